@@ -1,0 +1,236 @@
+//! The shared half of a connection: what publishers, `CLIENT LIST` and
+//! `CLIENT KILL` need to reach from other tasks.
+//!
+//! The connection task owns everything else (its subscription sets, its
+//! decoder); only the fields here are shared, and each is either immutable,
+//! atomic, or behind a lock that is never held across an `.await`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+use dashmap::DashMap;
+use parking_lot::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::outbound::{Outbound, Pushed};
+use crate::stats::Stats;
+
+/// Mutable descriptive fields, read by `CLIENT LIST` and `CLIENT INFO`.
+#[derive(Debug, Default, Clone)]
+pub struct Meta {
+    /// `CLIENT SETNAME`.
+    pub name: Option<Bytes>,
+    /// `CLIENT SETINFO LIB-NAME`.
+    pub lib_name: Bytes,
+    /// `CLIENT SETINFO LIB-VER`.
+    pub lib_ver: Bytes,
+    /// The last command's full name, for `cmd=`.
+    pub last_cmd: &'static str,
+    /// Selected database (pub/sub ignores it, SELECT records it).
+    pub db: u32,
+    /// Query buffer bytes held (for `qbuf=`).
+    pub qbuf: usize,
+}
+
+/// One connected client, as seen from outside its own task.
+#[derive(Debug)]
+pub struct Client {
+    /// Redis' client id: unique, increasing from 1 in accept order.
+    pub id: u64,
+    /// Peer address, `ip:port`.
+    pub addr: String,
+    /// Local address, `ip:port`.
+    pub laddr: String,
+    /// When the connection was accepted.
+    pub created: Instant,
+    /// Everything this client will be sent.
+    pub out: Outbound,
+    /// Cancelled to disconnect the client from anywhere (CLIENT KILL,
+    /// output limits, shutdown).
+    pub kill: CancellationToken,
+    resp3: AtomicBool,
+    subscribed: AtomicBool,
+    /// Channel, pattern and shard-channel counts, for `sub=`, `psub=`, `ssub=`.
+    pub counts: [AtomicUsize; 3],
+    /// Milliseconds since `created` of the last command, for `idle=`.
+    last_active_ms: AtomicU64,
+    /// Descriptive fields.
+    pub meta: Mutex<Meta>,
+    config: Arc<Config>,
+    stats: Arc<Stats>,
+    killed_for_limit: AtomicBool,
+}
+
+impl Client {
+    /// A new client handle.
+    pub fn new(id: u64, addr: String, laddr: String, config: Arc<Config>, stats: Arc<Stats>) -> Self {
+        Self {
+            id,
+            addr,
+            laddr,
+            created: Instant::now(),
+            out: Outbound::new(),
+            kill: CancellationToken::new(),
+            resp3: AtomicBool::new(false),
+            subscribed: AtomicBool::new(false),
+            counts: Default::default(),
+            last_active_ms: AtomicU64::new(0),
+            meta: Mutex::new(Meta::default()),
+            config,
+            stats,
+            killed_for_limit: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the client speaks RESP3, which decides the frames it is sent.
+    pub fn resp3(&self) -> bool {
+        self.resp3.load(Ordering::Relaxed)
+    }
+
+    /// Records a protocol switch (HELLO, RESET).
+    pub fn set_resp3(&self, on: bool) {
+        self.resp3.store(on, Ordering::Relaxed);
+    }
+
+    /// Records whether the client holds any subscription, which puts it in
+    /// the `pubsub` output-limit class.
+    pub fn set_subscribed(&self, on: bool) {
+        self.subscribed.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether the client holds any subscription.
+    pub fn subscribed(&self) -> bool {
+        self.subscribed.load(Ordering::Relaxed)
+    }
+
+    /// Marks the client active now.
+    pub fn touch(&self) {
+        let ms = u64::try_from(self.created.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_active_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Seconds since the last command.
+    pub fn idle_secs(&self) -> u64 {
+        let now = u64::try_from(self.created.elapsed().as_millis()).unwrap_or(u64::MAX);
+        now.saturating_sub(self.last_active_ms.load(Ordering::Relaxed)) / 1000
+    }
+
+    /// Queues a frame for this client, applying the output-buffer limit of
+    /// its class. A client over its limit is disconnected and logged once.
+    pub fn send(&self, frame: Bytes) -> bool {
+        let limit = if self.subscribed() {
+            &self.config.output_limit_pubsub
+        } else {
+            &self.config.output_limit_normal
+        };
+        match self.out.push(frame, limit) {
+            Pushed::Queued => true,
+            Pushed::Closed => false,
+            Pushed::OverLimit => {
+                if !self.killed_for_limit.swap(true, Ordering::Relaxed) {
+                    Stats::add(&self.stats.output_limit_disconnections, 1);
+                    tracing::warn!(
+                        "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                        self.info_line()
+                    );
+                }
+                self.kill.cancel();
+                false
+            }
+        }
+    }
+
+    /// The `CLIENT LIST` / `CLIENT INFO` line for this client, in Redis 7.2's
+    /// field order.
+    pub fn info_line(&self) -> String {
+        let meta = self.meta.lock().clone();
+        let [sub, psub, ssub] = [0, 1, 2].map(|i| {
+            self.counts
+                .get(i)
+                .map(|c| c.load(Ordering::Relaxed))
+                .unwrap_or_default()
+        });
+        let flags = if sub + psub + ssub > 0 { "P" } else { "N" };
+        let omem = self.out.pending();
+        format!(
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} \
+             multi=-1 watch=0 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll={} omem={} \
+             tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            String::from_utf8_lossy(meta.name.as_deref().unwrap_or_default()),
+            self.created.elapsed().as_secs(),
+            self.idle_secs(),
+            flags,
+            meta.db,
+            sub,
+            psub,
+            ssub,
+            meta.qbuf,
+            self.out.queued_frames(),
+            omem,
+            omem + meta.qbuf,
+            if meta.last_cmd.is_empty() { "NULL" } else { meta.last_cmd },
+            if self.resp3() { 3 } else { 2 },
+            String::from_utf8_lossy(&meta.lib_name),
+            String::from_utf8_lossy(&meta.lib_ver),
+        )
+    }
+}
+
+/// Every connected client by id, for CLIENT LIST/KILL and INFO.
+#[derive(Debug, Default)]
+pub struct Clients {
+    map: DashMap<u64, Arc<Client>>,
+    next_id: AtomicU64,
+}
+
+impl Clients {
+    /// An empty table whose first id will be 1.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The next client id.
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Adds a client.
+    pub fn insert(&self, client: Arc<Client>) {
+        self.map.insert(client.id, client);
+    }
+
+    /// Removes a client.
+    pub fn remove(&self, id: u64) {
+        self.map.remove(&id);
+    }
+
+    /// How many clients are connected.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether no client is connected.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// A snapshot of all clients, sorted by id as Redis lists them.
+    pub fn snapshot(&self) -> Vec<Arc<Client>> {
+        let mut all: Vec<_> = self.map.iter().map(|e| Arc::clone(e.value())).collect();
+        all.sort_by_key(|c| c.id);
+        all
+    }
+
+    /// Disconnects every client (used at shutdown).
+    pub fn kill_all(&self) {
+        for entry in &self.map {
+            entry.value().kill.cancel();
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! HELLO and AUTH.
+//!
+//! Every client library's handshake goes through here, so the HELLO map has
+//! Redis' seven fields in Redis' order, `id` is an integer and `proto` the
+//! protocol after the switch (redis-py, Lettuce and Jedis check both).
+//! respub has no users yet: the `default` user is `nopass`, as in a stock
+//! redis-server, so any password for `default` is accepted and any other
+//! user is refused.
+
+use bytes::Bytes;
+
+use super::{NO_AUTH, Spec, c_str, is, parse_int};
+use crate::session::Session;
+
+pub(crate) const HELLO: Spec = Spec {
+    name: "hello",
+    arity: -1,
+    flags: NO_AUTH,
+    subcommands: &[],
+    run: hello,
+};
+pub(crate) const AUTH: Spec = Spec {
+    name: "auth",
+    arity: -2,
+    flags: NO_AUTH,
+    subcommands: &[],
+    run: auth,
+};
+
+const WRONGPASS: &[u8] = b"WRONGPASS invalid username-password pair or user is disabled.";
+
+/// Checks credentials against the (for now fixed) user table.
+fn credentials_ok(user: &[u8], _password: &[u8]) -> bool {
+    user == b"default"
+}
+
+/// Redis' `validateClientName`: printable ASCII without spaces.
+pub(crate) fn valid_name(name: &[u8]) -> bool {
+    name.iter().all(|b| (b'!'..=b'~').contains(b))
+}
+
+pub(crate) const BAD_NAME: &[u8] = b"ERR Client names cannot contain spaces, newlines or special characters.";
+
+fn hello(s: &mut Session, args: &[Bytes]) {
+    let mut version = None;
+    if let Some(v) = args.get(1) {
+        match parse_int(v) {
+            None => return s.error(b"ERR Protocol version is not an integer or out of range"),
+            Some(v) if !(2..=3).contains(&v) => return s.error(b"NOPROTO unsupported protocol version"),
+            Some(v) => version = Some(v),
+        }
+    }
+    let mut auth = None;
+    let mut name = None;
+    let mut j = 2;
+    while let Some(opt) = args.get(j) {
+        let more = args.len() - 1 - j;
+        if is(opt, "AUTH") && more >= 2 {
+            auth = args.get(j + 1).zip(args.get(j + 2));
+            j += 3;
+        } else if is(opt, "SETNAME") && more >= 1 {
+            let candidate = args.get(j + 1);
+            if candidate.is_some_and(|n| !valid_name(n)) {
+                return s.error(BAD_NAME);
+            }
+            name = candidate;
+            j += 2;
+        } else {
+            let mut text = b"ERR Syntax error in HELLO option '".to_vec();
+            text.extend_from_slice(c_str(opt, usize::MAX));
+            text.push(b'\'');
+            return s.error(&text);
+        }
+    }
+    if let Some((user, pass)) = auth {
+        if !credentials_ok(user, pass) {
+            return s.error(WRONGPASS);
+        }
+    }
+    if let Some(name) = name {
+        s.client.meta.lock().name = (!name.is_empty()).then(|| Bytes::copy_from_slice(name));
+    }
+    if let Some(v) = version {
+        s.set_resp3(v == 3);
+    }
+    let id = i64::try_from(s.client.id).unwrap_or(i64::MAX);
+    let proto = if s.resp3 { 3 } else { 2 };
+    let version = s.shared.config.redis_version.clone();
+    let mut r = s.reply();
+    r.map(7);
+    r.bulk(b"server");
+    r.bulk(b"redis");
+    r.bulk(b"version");
+    r.bulk(version.as_bytes());
+    r.bulk(b"proto");
+    r.int(proto);
+    r.bulk(b"id");
+    r.int(id);
+    r.bulk(b"mode");
+    r.bulk(b"standalone");
+    r.bulk(b"role");
+    r.bulk(b"master");
+    r.bulk(b"modules");
+    r.array(0);
+}
+
+fn auth(s: &mut Session, args: &[Bytes]) {
+    if args.len() > 3 {
+        return s.error(b"ERR syntax error");
+    }
+    match (args.get(1), args.get(2)) {
+        (Some(_), None) => s.error(
+            b"ERR AUTH <password> called without any password configured for the default user. \
+              Are you sure your configuration is correct?",
+        ),
+        (Some(user), Some(pass)) if credentials_ok(user, pass) => s.reply().ok(),
+        _ => s.error(WRONGPASS),
+    }
+}

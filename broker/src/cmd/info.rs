@@ -1,0 +1,192 @@
+//! INFO and TIME.
+//!
+//! INFO keeps Redis' section names, field names and layout so that
+//! dashboards, exporters and client ready-checks (ioredis reads `loading:`)
+//! work unchanged. Fields that describe a keyspace or persistence are
+//! reported with the values of an empty, never-saving redis-server.
+//! respub's own counters carry a `respub_` prefix.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+
+use super::{Spec, is};
+use crate::registry::Kind;
+use crate::session::Session;
+use crate::stats::{Stats, process_cpu, process_rss};
+
+pub(crate) const INFO: Spec = Spec {
+    name: "info",
+    arity: -1,
+    flags: 0,
+    subcommands: &[],
+    run: info,
+};
+pub(crate) const TIME: Spec = Spec {
+    name: "time",
+    arity: 1,
+    flags: 0,
+    subcommands: &[],
+    run: time,
+};
+
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
+
+fn now() -> std::time::Duration {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
+}
+
+fn human(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b < 1024.0 {
+        format!("{bytes}B")
+    } else if b < 1024.0 * 1024.0 {
+        format!("{:.2}K", b / 1024.0)
+    } else if b < 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}M", b / (1024.0 * 1024.0))
+    } else {
+        format!("{:.2}G", b / (1024.0 * 1024.0 * 1024.0))
+    }
+}
+
+fn section(s: &Session, name: &str, out: &mut String) {
+    let shared = &s.shared;
+    let stats = &shared.stats;
+    let (rss, uptime) = (process_rss(), shared.started.elapsed().as_secs());
+    // `write!` into a String cannot fail.
+    let _ = match name {
+        "server" => write!(
+            out,
+            "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\n\
+             redis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\n\
+             multiplexing_api:epoll\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\n\
+             server_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\n\
+             executable:\r\nconfig_file:\r\nio_threads_active:0\r\nrespub_version:{}\r\n",
+            shared.config.redis_version,
+            std::env::consts::OS,
+            std::env::consts::ARCH,
+            std::process::id(),
+            shared.run_id,
+            shared.config.port,
+            now().as_micros(),
+            uptime,
+            uptime / 86400,
+            env!("CARGO_PKG_VERSION"),
+        ),
+        "clients" => {
+            let all = shared.clients.snapshot();
+            let pubsub = all.iter().filter(|c| c.subscribed()).count();
+            write!(
+                out,
+                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\n\
+                 client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\n\
+                 tracking_clients:0\r\npubsub_clients:{}\r\nclients_in_timeout_table:0\r\n",
+                all.len(),
+                shared.config.maxclients,
+                pubsub,
+            )
+        }
+        "memory" => write!(
+            out,
+            "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{h}\r\nused_memory_rss:{rss}\r\n\
+             used_memory_rss_human:{h}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\n\
+             mem_allocator:libc\r\n",
+            h = human(rss),
+        ),
+        "persistence" => write!(
+            out,
+            "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\n\
+             rdb_bgsave_in_progress:0\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n"
+        ),
+        "stats" => write!(
+            out,
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\n\
+             total_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:0\r\n\
+             evicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\n\
+             pubsubshard_channels:{}\r\nclient_output_buffer_limit_disconnections:{}\r\ntotal_error_replies:{}\r\n\
+             respub_messages_published:{}\r\nrespub_messages_delivered:{}\r\n",
+            Stats::get(&stats.connections_received),
+            Stats::get(&stats.commands_processed),
+            Stats::get(&stats.net_input_bytes),
+            Stats::get(&stats.net_output_bytes),
+            Stats::get(&stats.rejected_connections),
+            shared.registry.len(Kind::Channel),
+            shared.registry.len(Kind::Pattern),
+            shared.registry.len(Kind::Shard),
+            stats.output_limit_disconnections.load(Ordering::Relaxed),
+            Stats::get(&stats.error_replies),
+            Stats::get(&stats.messages_published),
+            Stats::get(&stats.messages_delivered),
+        ),
+        "replication" => write!(
+            out,
+            "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n\
+             master_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\n\
+             second_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\n\
+             repl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+            shared.run_id
+        ),
+        "cpu" => {
+            let (user, sys) = process_cpu();
+            write!(
+                out,
+                "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\nused_cpu_sys_children:0.000000\r\n\
+                 used_cpu_user_children:0.000000\r\n"
+            )
+        }
+        "modules" => write!(out, "# Modules\r\n"),
+        "errorstats" => write!(out, "# Errorstats\r\n"),
+        "cluster" => write!(out, "# Cluster\r\ncluster_enabled:0\r\n"),
+        "keyspace" => write!(out, "# Keyspace\r\n"),
+        _ => Ok(()),
+    };
+}
+
+fn info(s: &mut Session, args: &[Bytes]) {
+    let mut wanted: Vec<&str> = Vec::new();
+    if args.len() <= 1 {
+        wanted.extend(DEFAULT_SECTIONS);
+    }
+    for arg in args.iter().skip(1) {
+        if is(arg, "all") || is(arg, "everything") || is(arg, "default") {
+            wanted.extend(DEFAULT_SECTIONS);
+        } else if let Some(known) = DEFAULT_SECTIONS.iter().find(|n| is(arg, n)) {
+            wanted.push(known);
+        }
+    }
+    let mut seen = Vec::new();
+    let mut text = String::new();
+    for name in wanted {
+        if seen.contains(&name) {
+            continue;
+        }
+        seen.push(name);
+        if !text.is_empty() {
+            text.push_str("\r\n");
+        }
+        section(s, name, &mut text);
+    }
+    s.reply().verbatim(text.as_bytes());
+}
+
+fn time(s: &mut Session, _: &[Bytes]) {
+    let t = now();
+    let mut r = s.reply();
+    r.array(2);
+    r.bulk(t.as_secs().to_string().as_bytes());
+    r.bulk(t.subsec_micros().to_string().as_bytes());
+}

@@ -1,0 +1,164 @@
+//! The command table and dispatch, with Redis' check order.
+//!
+//! `processCommand` in Redis checks, first failure wins: the command exists
+//! (then the subcommand), the arity, authentication, and last the RESP2
+//! subscribed-mode restriction. [`execute`] does the same, so a client gets
+//! the error Redis would give it, not just any error.
+
+mod client;
+mod command;
+mod hello;
+mod info;
+mod ping;
+mod publish;
+mod pubsub;
+mod subscribe;
+
+use bytes::Bytes;
+
+use crate::session::Session;
+use crate::stats::Stats;
+
+/// A command implementation: arguments include the command name.
+pub(crate) type Handler = fn(&mut Session, &[Bytes]);
+
+/// Allowed while a RESP2 client is in subscribed mode.
+pub(crate) const PUBSUB_CONTEXT: u8 = 1;
+/// Allowed before authentication.
+pub(crate) const NO_AUTH: u8 = 2;
+
+/// One command or subcommand.
+#[derive(Debug)]
+pub(crate) struct Spec {
+    /// Lowercase full name, `container|sub` for subcommands.
+    pub name: &'static str,
+    /// Redis arity: exact count if positive, minimum count if negative,
+    /// counting the command name (and the subcommand name).
+    pub arity: i32,
+    pub flags: u8,
+    /// Subcommands; a container's own handler runs only when none match.
+    pub subcommands: &'static [Spec],
+    pub run: Handler,
+}
+
+impl Spec {
+    /// The name a client types: the part after `|` for a subcommand.
+    pub(crate) fn short_name(&self) -> &'static str {
+        self.name.rsplit('|').next().unwrap_or(self.name)
+    }
+
+    pub(crate) fn arity_ok(&self, argc: usize) -> bool {
+        let argc = i64::try_from(argc).unwrap_or(i64::MAX);
+        let arity = i64::from(self.arity);
+        if arity >= 0 { argc == arity } else { argc >= -arity }
+    }
+}
+
+/// Every command respub answers, most frequent first.
+pub(crate) static COMMANDS: &[Spec] = &[
+    publish::PUBLISH,
+    publish::SPUBLISH,
+    subscribe::SUBSCRIBE,
+    subscribe::UNSUBSCRIBE,
+    subscribe::PSUBSCRIBE,
+    subscribe::PUNSUBSCRIBE,
+    subscribe::SSUBSCRIBE,
+    subscribe::SUNSUBSCRIBE,
+    ping::PING,
+    pubsub::PUBSUB,
+    ping::ECHO,
+    hello::HELLO,
+    hello::AUTH,
+    client::CLIENT,
+    ping::SELECT,
+    ping::QUIT,
+    ping::RESET,
+    info::INFO,
+    info::TIME,
+    command::COMMAND,
+];
+
+fn lookup<'a>(table: &'a [Spec], name: &[u8]) -> Option<&'a Spec> {
+    table
+        .iter()
+        .find(|s| s.short_name().len() == name.len() && s.short_name().as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// Cuts a C-formatted `%.128s` argument: at most 128 bytes, and no further
+/// than a NUL byte (Redis formats arguments as C strings).
+pub(crate) fn c_str(arg: &[u8], max: usize) -> &[u8] {
+    let end = memchr::memchr(0, arg).unwrap_or(arg.len()).min(max);
+    arg.get(..end).unwrap_or_default()
+}
+
+fn unknown_command(s: &mut Session, args: &[Bytes]) {
+    let name = args.first().map(|a| c_str(a, 128)).unwrap_or_default();
+    let mut text = b"ERR unknown command '".to_vec();
+    text.extend_from_slice(name);
+    text.extend_from_slice(b"', with args beginning with: ");
+    let mut listed: Vec<u8> = Vec::new();
+    for arg in args.iter().skip(1) {
+        if listed.len() >= 128 {
+            break;
+        }
+        listed.push(b'\'');
+        listed.extend_from_slice(c_str(arg, 128 - listed.len()));
+        listed.extend_from_slice(b"' ");
+    }
+    text.extend_from_slice(&listed);
+    s.error(&text);
+}
+
+/// `-ERR wrong number of arguments for '<fullname>' command`.
+pub(crate) fn arity_error(s: &mut Session, fullname: &str) {
+    s.error(format!("ERR wrong number of arguments for '{fullname}' command").as_bytes());
+}
+
+/// `-ERR unknown subcommand '<sub>'. Try <CMD> HELP.`
+pub(crate) fn unknown_subcommand(s: &mut Session, args: &[Bytes]) {
+    let cmd = args.first().map(|a| a.to_ascii_uppercase()).unwrap_or_default();
+    let mut text = b"ERR unknown subcommand '".to_vec();
+    text.extend_from_slice(args.get(1).map(|a| c_str(a, 128)).unwrap_or_default());
+    text.extend_from_slice(b"'. Try ");
+    text.extend_from_slice(c_str(&cmd, usize::MAX));
+    text.extend_from_slice(b" HELP.");
+    s.error(&text);
+}
+
+/// Runs one request and leaves its output in the session's buffers.
+pub(crate) fn execute(s: &mut Session, args: &[Bytes]) {
+    Stats::add(&s.shared.stats.commands_processed, 1);
+    s.skip_this = std::mem::take(&mut s.skip_next);
+    let Some(name) = args.first() else { return };
+    let Some(mut spec) = lookup(COMMANDS, name) else {
+        return unknown_command(s, args);
+    };
+    if !spec.subcommands.is_empty() && args.len() >= 2 {
+        match args.get(1).and_then(|sub| lookup(spec.subcommands, sub)) {
+            Some(sub) => spec = sub,
+            None => return unknown_subcommand(s, args),
+        }
+    }
+    if !spec.arity_ok(args.len()) {
+        return arity_error(s, spec.name);
+    }
+    if s.subscribed() && !s.resp3 && spec.flags & PUBSUB_CONTEXT == 0 {
+        let text = format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            spec.name
+        );
+        return s.error(text.as_bytes());
+    }
+    s.client.meta.lock().last_cmd = spec.name;
+    (spec.run)(s, args);
+}
+
+/// Parses an integer argument the way Redis' `getLongLongFromObject` does.
+pub(crate) fn parse_int(arg: &[u8]) -> Option<i64> {
+    crate::parse::string2ll(arg)
+}
+
+/// Whether `arg` equals `word`, ignoring ASCII case.
+pub(crate) fn is(arg: &[u8], word: &str) -> bool {
+    arg.eq_ignore_ascii_case(word.as_bytes())
+}

@@ -1,0 +1,43 @@
+//! PUBLISH and SPUBLISH.
+//!
+//! The reply is the number of deliveries made. Deliveries to the publisher
+//! itself (a RESP3 client may publish to a channel it holds) are queued
+//! after its `:N` reply, the order Redis 7.2+ uses.
+
+use bytes::Bytes;
+
+use super::Spec;
+use crate::session::Session;
+use crate::stats::Stats;
+
+pub(crate) const PUBLISH: Spec = Spec {
+    name: "publish",
+    arity: 3,
+    flags: 0,
+    subcommands: &[],
+    run: |s, a| publish(s, a, false),
+};
+pub(crate) const SPUBLISH: Spec = Spec {
+    name: "spublish",
+    arity: 3,
+    flags: 0,
+    subcommands: &[],
+    run: |s, a| publish(s, a, true),
+};
+
+fn publish(s: &mut Session, args: &[Bytes], sharded: bool) {
+    let (Some(channel), Some(message)) = (args.get(1), args.get(2)) else {
+        return;
+    };
+    let registry = &s.shared.registry;
+    let done = if sharded {
+        registry.spublish(channel, message, s.client.id)
+    } else {
+        registry.publish(channel, message, s.client.id)
+    };
+    let stats = &s.shared.stats;
+    Stats::add(&stats.messages_published, 1);
+    Stats::add(&stats.messages_delivered, done.receivers as u64);
+    s.reply().int(i64::try_from(done.receivers).unwrap_or(i64::MAX));
+    s.push_frames(done.to_self);
+}

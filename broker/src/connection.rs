@@ -1,0 +1,122 @@
+//! One client connection: bytes in, commands run, frames out.
+//!
+//! The reader half runs in this task: it decodes requests, runs them and
+//! queues their replies. The writer half runs in its own task draining the
+//! client's outbound queue, so a slow socket never stops this task from
+//! reading, and a publisher never waits for either.
+//!
+//! The connection ends when the peer closes, on QUIT (after the `+OK` is
+//! written), on a protocol error (after the error is written), when the
+//! client is killed (CLIENT KILL, output limits: nothing more is written),
+//! or at server shutdown (queued output is flushed first).
+
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::client::Client;
+use crate::cmd;
+use crate::parse::{DecodeLimits, Decoder};
+use crate::session::{Close, Session, Shared};
+use crate::stats::Stats;
+
+/// How much the read buffer grows by when it runs out of room.
+const READ_CHUNK: usize = 16 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// Write what is queued, then close.
+    Flush,
+    /// Close now, dropping queued output.
+    Drop,
+}
+
+/// Serves one client until it disconnects or is disconnected. The client
+/// must already be in `shared.clients`; it is removed at the end.
+pub async fn serve<S>(stream: S, client: Arc<Client>, shared: Arc<Shared>)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let writer_task = {
+        let client = Arc::clone(&client);
+        let stats = Arc::clone(&shared.stats);
+        tokio::spawn(async move {
+            let result = client.out.drain_into(&mut writer, &stats.net_output_bytes).await;
+            if let Err(err) = &result {
+                tracing::debug!(client = client.id, %err, "write failed");
+                client.kill.cancel();
+            }
+            let _ = writer.shutdown().await;
+        })
+    };
+
+    let mut session = Session::new(Arc::clone(&client), Arc::clone(&shared));
+    let end = read_loop(&mut reader, &mut session).await;
+
+    session.drop_subscriptions();
+    shared.clients.remove(client.id);
+    match end {
+        End::Flush => client.out.close_after_flush(),
+        End::Drop => client.out.close_now(),
+    }
+    // The writer ends once the queue is flushed or dropped; a peer that
+    // stops reading is cut off by the kill token.
+    tokio::select! {
+        _ = writer_task => {}
+        () = client.kill.cancelled() => client.out.close_now(),
+    }
+}
+
+async fn read_loop<R>(reader: &mut R, session: &mut Session) -> End
+where
+    R: AsyncRead + Unpin,
+{
+    let client = Arc::clone(&session.client);
+    let shared = Arc::clone(&session.shared);
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut decoder = Decoder::new();
+    let limits = DecodeLimits {
+        max_bulk_len: shared.config.proto_max_bulk_len,
+        unauthenticated: false,
+    };
+    loop {
+        loop {
+            match decoder.decode(&mut buf, limits) {
+                Ok(Some(args)) => {
+                    client.touch();
+                    cmd::execute(session, &args);
+                    session.flush();
+                    if session.close == Close::AfterReply {
+                        return End::Flush;
+                    }
+                }
+                Ok(None) => break,
+                Err(err) => {
+                    tracing::debug!(client = client.id, %err, "protocol error");
+                    session.error(&err.reply_text());
+                    session.flush();
+                    return End::Flush;
+                }
+            }
+        }
+        if buf.len() > shared.config.client_query_buffer_limit {
+            tracing::warn!(client = client.id, "closing client that reached max query buffer length");
+            return End::Drop;
+        }
+        client.meta.lock().qbuf = buf.len();
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
+        }
+        tokio::select! {
+            biased;
+            () = client.kill.cancelled() => return End::Drop,
+            () = shared.shutdown.cancelled() => return End::Flush,
+            read = reader.read_buf(&mut buf) => match read {
+                Ok(0) | Err(_) => return End::Drop,
+                Ok(n) => Stats::add(&shared.stats.net_input_bytes, n as u64),
+            },
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! The per-connection outbound queue and the task that drains it.
+//!
+//! Everything a connection is sent (its own replies and every delivery from
+//! any publisher) goes through one queue of `Bytes`, so order is the order
+//! of pushing. A publisher only appends a refcounted `Bytes` under a short
+//! lock and never waits for the socket; the writer task takes the whole
+//! queue at once, copies small frames into one buffer and writes it with a
+//! single syscall, so fan-out costs one write per batch, not per message.
+//!
+//! The queue is counted in bytes until they have been written, and the
+//! `client-output-buffer-limit` policy is checked on every push, as Redis
+//! checks on every append: a client over its limit is closed, not waited for.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use parking_lot::Mutex;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::Notify;
+
+use crate::config::OutputLimit;
+
+/// Frames at least this long are written from their own buffer instead of
+/// being copied into the coalescing buffer.
+const DIRECT_WRITE: usize = 16 * 1024;
+
+/// The coalescing buffer is written out when it reaches this size.
+const WRITE_CHUNK: usize = 64 * 1024;
+
+/// What a push did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// The frame is queued.
+    Queued,
+    /// The queue is closed; the frame was dropped.
+    Closed,
+    /// This push took the client over its output limit; the queue is now
+    /// closed and the caller must disconnect the client.
+    OverLimit,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    frames: VecDeque<Bytes>,
+    /// Bytes pushed and not yet written to the socket (including those the
+    /// writer has taken but not finished writing).
+    pending: usize,
+    /// No more frames are accepted; the writer stops once it is idle.
+    closed: bool,
+    /// Drop queued frames instead of writing them (a killed client).
+    discard: bool,
+    /// When the pending bytes first reached the soft limit.
+    soft_since: Option<Instant>,
+}
+
+/// A byte-counted queue of outgoing frames.
+#[derive(Debug, Default)]
+pub struct Outbound {
+    state: Mutex<State>,
+    wake: Notify,
+}
+
+impl Outbound {
+    /// An empty, open queue.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a frame, checking it against `limit`.
+    pub fn push(&self, frame: Bytes, limit: &OutputLimit) -> Pushed {
+        let mut st = self.state.lock();
+        if st.closed {
+            return Pushed::Closed;
+        }
+        let was_empty = st.frames.is_empty();
+        st.pending += frame.len();
+        st.frames.push_back(frame);
+        if over_limit(&mut st, limit, Instant::now()) {
+            st.closed = true;
+            st.discard = true;
+            st.frames.clear();
+            drop(st);
+            self.wake.notify_one();
+            return Pushed::OverLimit;
+        }
+        drop(st);
+        if was_empty {
+            self.wake.notify_one();
+        }
+        Pushed::Queued
+    }
+
+    /// Bytes queued and not yet written (Redis' `omem`, roughly).
+    pub fn pending(&self) -> usize {
+        self.state.lock().pending
+    }
+
+    /// Frames queued and not yet taken by the writer (Redis' `oll`).
+    pub fn queued_frames(&self) -> usize {
+        self.state.lock().frames.len()
+    }
+
+    /// Stops accepting frames; the writer writes what is queued, then ends.
+    pub fn close_after_flush(&self) {
+        self.state.lock().closed = true;
+        self.wake.notify_one();
+    }
+
+    /// Stops accepting frames and drops what is queued; the writer ends now.
+    pub fn close_now(&self) {
+        let mut st = self.state.lock();
+        st.closed = true;
+        st.discard = true;
+        st.frames.clear();
+        drop(st);
+        self.wake.notify_one();
+    }
+
+    /// Takes every queued frame, waiting until there is one. `None` once the
+    /// queue is closed and drained (or discarded).
+    async fn take(&self, into: &mut VecDeque<Bytes>) -> Option<()> {
+        loop {
+            {
+                let mut st = self.state.lock();
+                if st.discard {
+                    return None;
+                }
+                if !st.frames.is_empty() {
+                    std::mem::swap(&mut st.frames, into);
+                    return Some(());
+                }
+                if st.closed {
+                    return None;
+                }
+            }
+            self.wake.notified().await;
+        }
+    }
+
+    fn written(&self, n: usize) {
+        let mut st = self.state.lock();
+        st.pending = st.pending.saturating_sub(n);
+    }
+
+    /// Drains the queue into `sink` until the queue is closed or the sink
+    /// fails, coalescing frames into few large writes. Returns the number of
+    /// bytes written, also added to `counter` after each batch.
+    ///
+    /// # Errors
+    ///
+    /// The sink's I/O error; the queue is closed before it is returned.
+    pub async fn drain_into<W>(&self, sink: &mut W, counter: &AtomicU64) -> std::io::Result<u64>
+    where
+        W: AsyncWrite + Unpin,
+    {
+        let mut batch = VecDeque::new();
+        let mut buf = BytesMut::with_capacity(WRITE_CHUNK);
+        let mut total = 0u64;
+        let result = async {
+            while self.take(&mut batch).await.is_some() {
+                let mut done = 0usize;
+                for frame in batch.drain(..) {
+                    done += frame.len();
+                    if frame.len() >= DIRECT_WRITE {
+                        if !buf.is_empty() {
+                            sink.write_all(&buf).await?;
+                            buf.clear();
+                        }
+                        sink.write_all(&frame).await?;
+                    } else {
+                        buf.extend_from_slice(&frame);
+                        if buf.len() >= WRITE_CHUNK {
+                            sink.write_all(&buf).await?;
+                            buf.clear();
+                        }
+                    }
+                }
+                if !buf.is_empty() {
+                    sink.write_all(&buf).await?;
+                    buf.clear();
+                }
+                sink.flush().await?;
+                total += done as u64;
+                counter.fetch_add(done as u64, Ordering::Relaxed);
+                self.written(done);
+            }
+            Ok(())
+        }
+        .await;
+        if result.is_err() {
+            self.close_now();
+        }
+        result.map(|()| total)
+    }
+}
+
+fn over_limit(st: &mut State, limit: &OutputLimit, now: Instant) -> bool {
+    if limit.hard > 0 && st.pending >= limit.hard {
+        return true;
+    }
+    if limit.soft > 0 && st.pending >= limit.soft {
+        let since = *st.soft_since.get_or_insert(now);
+        return now.saturating_duration_since(since) > limit.soft_seconds;
+    }
+    st.soft_since = None;
+    false
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn frames_are_written_in_order_and_coalesced() {
+        let q = Outbound::new();
+        for i in 0..100u8 {
+            assert_eq!(q.push(Bytes::from(vec![i; 3]), &OutputLimit::UNLIMITED), Pushed::Queued);
+        }
+        q.close_after_flush();
+        let mut out = Vec::new();
+        let n = q.drain_into(&mut out, &AtomicU64::new(0)).await.unwrap();
+        assert_eq!(n, 300);
+        assert_eq!(out.len(), 300);
+        assert!(out.chunks(3).enumerate().all(|(i, c)| c == [i as u8; 3]));
+        assert_eq!(q.pending(), 0);
+    }
+
+    #[test]
+    fn hard_limit_closes_and_drops() {
+        let q = Outbound::new();
+        let limit = OutputLimit {
+            hard: 10,
+            soft: 0,
+            soft_seconds: Duration::ZERO,
+        };
+        assert_eq!(q.push(Bytes::from_static(b"12345"), &limit), Pushed::Queued);
+        assert_eq!(q.push(Bytes::from_static(b"12345"), &limit), Pushed::OverLimit);
+        assert_eq!(q.push(Bytes::from_static(b"1"), &limit), Pushed::Closed);
+        assert_eq!(q.queued_frames(), 0);
+    }
+
+    #[test]
+    fn soft_limit_needs_more_than_its_seconds_above_it() {
+        let limit = OutputLimit {
+            hard: 0,
+            soft: 4,
+            soft_seconds: Duration::from_secs(60),
+        };
+        let t0 = Instant::now();
+        let mut st = State {
+            pending: 5,
+            ..State::default()
+        };
+        assert!(!over_limit(&mut st, &limit, t0));
+        assert!(!over_limit(&mut st, &limit, t0 + Duration::from_secs(60)));
+        assert!(over_limit(&mut st, &limit, t0 + Duration::from_secs(61)));
+        // Dropping below the soft limit restarts the clock.
+        st.pending = 3;
+        assert!(!over_limit(&mut st, &limit, t0 + Duration::from_secs(62)));
+        st.pending = 5;
+        assert!(!over_limit(&mut st, &limit, t0 + Duration::from_secs(100)));
+        assert!(over_limit(&mut st, &limit, t0 + Duration::from_secs(161)));
+    }
+}

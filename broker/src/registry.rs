@@ -1,0 +1,330 @@
+//! Who is subscribed to what, and the fan-out of a published message.
+//!
+//! Three independent namespaces, as in Redis: channels (SUBSCRIBE), patterns
+//! (PSUBSCRIBE) and shard channels (SSUBSCRIBE). A name leaves its map as
+//! soon as its last subscriber does, so an idle broker holds no garbage.
+//!
+//! # Ordering
+//!
+//! Every PUBLISH to a channel takes that channel's *stripe* lock (one of
+//! [`STRIPES`] mutexes chosen by hashing the name) for the whole fan-out,
+//! exact subscribers and pattern subscribers alike. Two publishers to one
+//! channel therefore deliver in one total order, and every subscriber of that
+//! channel, direct or by pattern, sees the same order. Publishers to
+//! different channels rarely share a stripe and run in parallel.
+//!
+//! # Cost per delivery
+//!
+//! A message is encoded at most once per frame kind (RESP2/RESP3, and per
+//! matching pattern) and each subscriber receives a refcounted clone of the
+//! same `Bytes`; a delivery is one short lock on the subscriber's queue.
+
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use dashmap::DashMap;
+use indexmap::IndexMap;
+use parking_lot::{Mutex, RwLock};
+
+use crate::client::Client;
+use crate::glob;
+use crate::reply::{put_bulk, put_header};
+
+/// Number of publish-ordering stripes.
+pub const STRIPES: usize = 1024;
+
+/// The three subscription namespaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// SUBSCRIBE / PUBLISH.
+    Channel,
+    /// PSUBSCRIBE.
+    Pattern,
+    /// SSUBSCRIBE / SPUBLISH.
+    Shard,
+}
+
+/// Subscribers of one name, in insertion order, removable in O(1).
+type Subscribers = IndexMap<u64, Arc<Client>>;
+
+/// The subscription registry shared by all connections.
+#[derive(Debug)]
+pub struct Registry {
+    channels: DashMap<Bytes, Subscribers>,
+    shard: DashMap<Bytes, Subscribers>,
+    patterns: RwLock<IndexMap<Bytes, Subscribers>>,
+    stripes: Box<[Mutex<()>; STRIPES]>,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The outcome of one PUBLISH.
+#[derive(Debug, Default)]
+pub struct Published {
+    /// Deliveries made: the PUBLISH reply.
+    pub receivers: usize,
+    /// Frames for the publisher itself, held back so that they follow its
+    /// `:N` reply, as Redis 7.2+ orders them.
+    pub to_self: Vec<Bytes>,
+}
+
+/// A frame encoded lazily, once per protocol version.
+struct Lazy<'a> {
+    parts: &'a [&'a [u8]],
+    kind: &'a [u8],
+    r2: Option<Bytes>,
+    r3: Option<Bytes>,
+}
+
+impl<'a> Lazy<'a> {
+    fn new(kind: &'a [u8], parts: &'a [&'a [u8]]) -> Self {
+        Self {
+            parts,
+            kind,
+            r2: None,
+            r3: None,
+        }
+    }
+
+    fn get(&mut self, resp3: bool) -> Bytes {
+        let slot = if resp3 { &mut self.r3 } else { &mut self.r2 };
+        slot.get_or_insert_with(|| {
+            let size = self.kind.len() + self.parts.iter().map(|p| p.len() + 16).sum::<usize>() + 16;
+            let mut buf = BytesMut::with_capacity(size);
+            put_header(&mut buf, if resp3 { b'>' } else { b'*' }, self.parts.len() + 1);
+            put_bulk(&mut buf, self.kind);
+            for part in self.parts {
+                put_bulk(&mut buf, part);
+            }
+            buf.freeze()
+        })
+        .clone()
+    }
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self {
+            channels: DashMap::new(),
+            shard: DashMap::new(),
+            patterns: RwLock::new(IndexMap::new()),
+            stripes: Box::new(std::array::from_fn(|_| Mutex::new(()))),
+            hasher: std::collections::hash_map::RandomState::new(),
+        }
+    }
+
+    fn map(&self, kind: Kind) -> Option<&DashMap<Bytes, Subscribers>> {
+        match kind {
+            Kind::Channel => Some(&self.channels),
+            Kind::Shard => Some(&self.shard),
+            Kind::Pattern => None,
+        }
+    }
+
+    /// Adds `client` to `name`. Idempotent.
+    pub fn subscribe(&self, kind: Kind, name: Bytes, client: &Arc<Client>) {
+        match self.map(kind) {
+            Some(map) => {
+                map.entry(name).or_default().insert(client.id, Arc::clone(client));
+            }
+            None => {
+                self.patterns
+                    .write()
+                    .entry(name)
+                    .or_default()
+                    .insert(client.id, Arc::clone(client));
+            }
+        }
+    }
+
+    /// Removes client `id` from `name`, dropping the name once unused.
+    pub fn unsubscribe(&self, kind: Kind, name: &[u8], id: u64) {
+        match self.map(kind) {
+            Some(map) => {
+                map.remove_if_mut(name, |_, subs| {
+                    subs.swap_remove(&id);
+                    subs.is_empty()
+                });
+            }
+            None => {
+                let mut patterns = self.patterns.write();
+                if let Some(subs) = patterns.get_mut(name) {
+                    subs.swap_remove(&id);
+                    if subs.is_empty() {
+                        patterns.swap_remove(name);
+                    }
+                }
+            }
+        }
+    }
+
+    fn stripe(&self, channel: &[u8]) -> &Mutex<()> {
+        let mut h = self.hasher.build_hasher();
+        channel.hash(&mut h);
+        // In range by the modulo, whatever the input.
+        #[allow(clippy::indexing_slicing)]
+        &self.stripes[(h.finish() as usize) % STRIPES]
+    }
+
+    /// PUBLISH: delivers to the channel's subscribers, then to the
+    /// subscribers of every matching pattern.
+    pub fn publish(&self, channel: &[u8], message: &[u8], publisher: u64) -> Published {
+        let _order = self.stripe(channel).lock();
+        let mut out = Published::default();
+        if let Some(subs) = self.channels.get(channel) {
+            let parts: [&[u8]; 2] = [channel, message];
+            let mut frame = Lazy::new(b"message", &parts);
+            deliver(subs.values(), &mut frame, publisher, &mut out);
+        }
+        let patterns = self.patterns.read();
+        for (pattern, subs) in patterns.iter() {
+            if glob::matches(pattern, channel) {
+                let parts: [&[u8]; 3] = [pattern, channel, message];
+                let mut frame = Lazy::new(b"pmessage", &parts);
+                deliver(subs.values(), &mut frame, publisher, &mut out);
+            }
+        }
+        out
+    }
+
+    /// SPUBLISH: delivers to the shard channel's subscribers.
+    pub fn spublish(&self, channel: &[u8], message: &[u8], publisher: u64) -> Published {
+        let _order = self.stripe(channel).lock();
+        let mut out = Published::default();
+        if let Some(subs) = self.shard.get(channel) {
+            let parts: [&[u8]; 2] = [channel, message];
+            let mut frame = Lazy::new(b"smessage", &parts);
+            deliver(subs.values(), &mut frame, publisher, &mut out);
+        }
+        out
+    }
+
+    /// Names with at least one subscriber, optionally filtered by a glob.
+    pub fn names(&self, kind: Kind, pattern: Option<&[u8]>) -> Vec<Bytes> {
+        let keep = |name: &Bytes| pattern.is_none_or(|p| glob::matches(p, name));
+        match self.map(kind) {
+            Some(map) => map.iter().map(|e| e.key().clone()).filter(keep).collect(),
+            None => self.patterns.read().keys().filter(|k| keep(k)).cloned().collect(),
+        }
+    }
+
+    /// Number of clients subscribed to `name` (not counting patterns).
+    pub fn count(&self, kind: Kind, name: &[u8]) -> usize {
+        match self.map(kind) {
+            Some(map) => map.get(name).map(|s| s.len()).unwrap_or(0),
+            None => self.patterns.read().get(name).map(|s| s.len()).unwrap_or(0),
+        }
+    }
+
+    /// Number of distinct patterns (PUBSUB NUMPAT).
+    pub fn pattern_count(&self) -> usize {
+        self.patterns.read().len()
+    }
+
+    /// Number of names in a namespace (INFO `pubsub_channels` and friends).
+    pub fn len(&self, kind: Kind) -> usize {
+        match self.map(kind) {
+            Some(map) => map.len(),
+            None => self.pattern_count(),
+        }
+    }
+
+    /// Whether the registry holds nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.channels.is_empty() && self.shard.is_empty() && self.pattern_count() == 0
+    }
+}
+
+fn deliver<'c>(
+    subs: impl Iterator<Item = &'c Arc<Client>>,
+    frame: &mut Lazy<'_>,
+    publisher: u64,
+    out: &mut Published,
+) {
+    for client in subs {
+        let bytes = frame.get(client.resp3());
+        if client.id == publisher {
+            out.to_self.push(bytes);
+        } else {
+            client.send(bytes);
+        }
+        out.receivers += 1;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::stats::Stats;
+
+    fn client(id: u64) -> Arc<Client> {
+        Arc::new(Client::new(
+            id,
+            String::new(),
+            String::new(),
+            Arc::new(Config::default()),
+            Arc::new(Stats::default()),
+        ))
+    }
+
+    #[test]
+    fn empty_names_leave_the_registry() {
+        let r = Registry::new();
+        let clients: Vec<_> = (1..=50).map(client).collect();
+        for c in &clients {
+            for i in 0..20 {
+                r.subscribe(Kind::Channel, Bytes::from(format!("ch{i}")), c);
+                r.subscribe(Kind::Pattern, Bytes::from(format!("p{i}*")), c);
+                r.subscribe(Kind::Shard, Bytes::from(format!("s{i}")), c);
+            }
+        }
+        assert_eq!(r.count(Kind::Channel, b"ch3"), 50);
+        assert_eq!(r.pattern_count(), 20);
+        for c in &clients {
+            for i in 0..20 {
+                r.unsubscribe(Kind::Channel, format!("ch{i}").as_bytes(), c.id);
+                r.unsubscribe(Kind::Pattern, format!("p{i}*").as_bytes(), c.id);
+                r.unsubscribe(Kind::Shard, format!("s{i}").as_bytes(), c.id);
+            }
+        }
+        assert!(r.is_empty());
+        assert!(r.names(Kind::Channel, None).is_empty());
+    }
+
+    #[test]
+    fn publish_counts_channel_and_pattern_deliveries() {
+        let r = Registry::new();
+        let (a, c) = (client(1), client(2));
+        r.subscribe(Kind::Channel, Bytes::from_static(b"foo"), &a);
+        r.subscribe(Kind::Pattern, Bytes::from_static(b"*"), &a);
+        r.subscribe(Kind::Pattern, Bytes::from_static(b"f*"), &a);
+        r.subscribe(Kind::Channel, Bytes::from_static(b"foo"), &c);
+        assert_eq!(r.publish(b"foo", b"m", 99).receivers, 4);
+        assert_eq!(r.spublish(b"foo", b"m", 99).receivers, 0);
+        assert_eq!(r.publish(b"", b"m", 99).receivers, 0);
+        assert_eq!(a.out.queued_frames(), 3);
+        let own = r.publish(b"foo", b"self", 1);
+        assert_eq!((own.receivers, own.to_self.len()), (4, 3));
+    }
+
+    #[test]
+    fn frames_follow_each_subscribers_protocol() {
+        let r = Registry::new();
+        let (a, b) = (client(1), client(2));
+        b.set_resp3(true);
+        r.subscribe(Kind::Shard, Bytes::from_static(b"sh"), &a);
+        r.subscribe(Kind::Shard, Bytes::from_static(b"sh"), &b);
+        let own = r.spublish(b"sh", b"x", 1);
+        assert_eq!(own.to_self, vec![Bytes::from_static(b"*3\r\n$8\r\nsmessage\r\n$2\r\nsh\r\n$1\r\nx\r\n")]);
+        assert_eq!(b.out.queued_frames(), 1);
+    }
+}

@@ -1,0 +1,214 @@
+//! A connection's command state: what it is subscribed to, which protocol
+//! it speaks, and the replies the current command produced.
+//!
+//! Commands never touch the socket. They write into two buffers that the
+//! session hands to the client's outbound queue after each command:
+//! `out` for ordinary replies, which `CLIENT REPLY OFF|SKIP` suppresses, and
+//! `pushes` for subscribe confirmations and self-deliveries, which Redis
+//! always sends (its `CLIENT_PUSHING` writes).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use indexmap::IndexSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::{Client, Clients};
+use crate::config::Config;
+use crate::registry::{Kind, Registry};
+use crate::reply::Reply;
+use crate::stats::Stats;
+
+/// State shared by every connection of one server.
+#[derive(Debug)]
+pub struct Shared {
+    /// Subscriptions.
+    pub registry: Registry,
+    /// Connected clients.
+    pub clients: Clients,
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// Counters.
+    pub stats: Arc<Stats>,
+    /// When the server started (INFO `uptime_in_seconds`).
+    pub started: Instant,
+    /// A random 40-hex-digit id per run (INFO `run_id`).
+    pub run_id: String,
+    /// Cancelled when the server shuts down.
+    pub shutdown: CancellationToken,
+}
+
+impl Shared {
+    /// Fresh shared state for one server run.
+    pub fn new(config: Config, shutdown: CancellationToken) -> Self {
+        use std::hash::{BuildHasher, Hasher};
+        let run_id: String = (0..3)
+            .map(|i| {
+                let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+                h.write_u32(i);
+                format!("{:016x}", h.finish())
+            })
+            .collect::<String>()
+            .chars()
+            .take(40)
+            .collect();
+        Self {
+            registry: Registry::new(),
+            clients: Clients::new(),
+            config: Arc::new(config),
+            stats: Arc::new(Stats::default()),
+            started: Instant::now(),
+            run_id,
+            shutdown,
+        }
+    }
+}
+
+/// How the connection should end after the current command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Close {
+    /// Keep serving.
+    No,
+    /// Write what is queued, then close (QUIT, protocol errors).
+    AfterReply,
+}
+
+/// One connection's command state.
+#[derive(Debug)]
+pub struct Session {
+    /// The shared half of this connection.
+    pub client: Arc<Client>,
+    /// Server-wide state.
+    pub shared: Arc<Shared>,
+    /// SUBSCRIBE channels, in subscription order.
+    pub channels: IndexSet<Bytes>,
+    /// PSUBSCRIBE patterns.
+    pub patterns: IndexSet<Bytes>,
+    /// SSUBSCRIBE shard channels.
+    pub shards: IndexSet<Bytes>,
+    /// RESP3 after `HELLO 3`.
+    pub resp3: bool,
+    /// `CLIENT REPLY OFF`.
+    pub reply_off: bool,
+    /// `CLIENT REPLY SKIP` was the previous command.
+    pub skip_next: bool,
+    /// Whether the current command's ordinary reply is suppressed.
+    pub skip_this: bool,
+    /// Set by QUIT and protocol errors.
+    pub close: Close,
+    /// Ordinary replies of the current command.
+    pub out: BytesMut,
+    /// Push-flagged output of the current command, never suppressed.
+    pub pushes: BytesMut,
+}
+
+impl Session {
+    /// A session for a freshly accepted client.
+    pub fn new(client: Arc<Client>, shared: Arc<Shared>) -> Self {
+        Self {
+            client,
+            shared,
+            channels: IndexSet::new(),
+            patterns: IndexSet::new(),
+            shards: IndexSet::new(),
+            resp3: false,
+            reply_off: false,
+            skip_next: false,
+            skip_this: false,
+            close: Close::No,
+            out: BytesMut::with_capacity(256),
+            pushes: BytesMut::new(),
+        }
+    }
+
+    /// A writer for the ordinary reply.
+    pub fn reply(&mut self) -> Reply<'_> {
+        Reply::new(&mut self.out, self.resp3)
+    }
+
+    /// A writer for push-flagged output.
+    pub fn push_reply(&mut self) -> Reply<'_> {
+        Reply::new(&mut self.pushes, self.resp3)
+    }
+
+    /// Replies with an error and counts it.
+    pub fn error(&mut self, text: &[u8]) {
+        Stats::add(&self.shared.stats.error_replies, 1);
+        self.reply().error(text);
+    }
+
+    /// Channels plus patterns: the count SUBSCRIBE-family replies carry.
+    pub fn plain_count(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
+
+    /// Whether the client is in subscribed mode (any kind of subscription).
+    pub fn subscribed(&self) -> bool {
+        !(self.channels.is_empty() && self.patterns.is_empty() && self.shards.is_empty())
+    }
+
+    /// The subscription set of one namespace.
+    pub fn set_of(&mut self, kind: Kind) -> &mut IndexSet<Bytes> {
+        match kind {
+            Kind::Channel => &mut self.channels,
+            Kind::Pattern => &mut self.patterns,
+            Kind::Shard => &mut self.shards,
+        }
+    }
+
+    /// Publishes the subscription counts to the shared half, after any change.
+    pub fn sync_counts(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let sizes = [self.channels.len(), self.patterns.len(), self.shards.len()];
+        for (slot, n) in self.client.counts.iter().zip(sizes) {
+            slot.store(n, Relaxed);
+        }
+        self.client.set_subscribed(self.subscribed());
+    }
+
+    /// Switches protocol, for this session and for the frames publishers
+    /// encode for it.
+    pub fn set_resp3(&mut self, on: bool) {
+        self.resp3 = on;
+        self.client.set_resp3(on);
+    }
+
+    /// Drops every subscription without notification (RESET, disconnect).
+    pub fn drop_subscriptions(&mut self) {
+        let registry = &self.shared.registry;
+        let id = self.client.id;
+        for (kind, set) in [
+            (Kind::Channel, &mut self.channels),
+            (Kind::Pattern, &mut self.patterns),
+            (Kind::Shard, &mut self.shards),
+        ] {
+            for name in set.drain(..) {
+                registry.unsubscribe(kind, &name, id);
+            }
+        }
+        self.sync_counts();
+    }
+
+    /// Hands the current command's output to the outbound queue.
+    pub fn flush(&mut self) {
+        let suppressed = self.reply_off || self.skip_this;
+        if !self.out.is_empty() {
+            let out = self.out.split();
+            if !suppressed {
+                self.client.send(out.freeze());
+            }
+        }
+        if !self.pushes.is_empty() {
+            let pushes = self.pushes.split().freeze();
+            self.client.send(pushes);
+        }
+    }
+
+    /// Queues frames that must follow the current reply (self-deliveries).
+    pub fn push_frames(&mut self, frames: Vec<Bytes>) {
+        for frame in frames {
+            self.pushes.extend_from_slice(&frame);
+        }
+    }
+}
