@@ -101,8 +101,9 @@ fn unknown_command(s: &mut Session, args: &[Bytes]) {
         if listed.len() >= 128 {
             break;
         }
+        let room = 128 - listed.len();
         listed.push(b'\'');
-        listed.extend_from_slice(c_str(arg, 128 - listed.len()));
+        listed.extend_from_slice(c_str(arg, room));
         listed.extend_from_slice(b"' ");
     }
     text.extend_from_slice(&listed);
