@@ -66,7 +66,13 @@ pub struct Client {
 
 impl Client {
     /// A new client handle.
-    pub fn new(id: u64, addr: String, laddr: String, config: Arc<Config>, stats: Arc<Stats>) -> Self {
+    pub fn new(
+        id: u64,
+        addr: String,
+        laddr: String,
+        config: Arc<Config>,
+        stats: Arc<Stats>,
+    ) -> Self {
         Self {
             id,
             addr,
@@ -174,7 +180,11 @@ impl Client {
             self.out.queued_frames(),
             omem,
             omem + meta.qbuf,
-            if meta.last_cmd.is_empty() { "NULL" } else { meta.last_cmd },
+            if meta.last_cmd.is_empty() {
+                "NULL"
+            } else {
+                meta.last_cmd
+            },
             if self.resp3() { 3 } else { 2 },
             String::from_utf8_lossy(&meta.lib_name),
             String::from_utf8_lossy(&meta.lib_ver),

@@ -43,7 +43,10 @@ where
         let client = Arc::clone(&client);
         let stats = Arc::clone(&shared.stats);
         tokio::spawn(async move {
-            let result = client.out.drain_into(&mut writer, &stats.net_output_bytes).await;
+            let result = client
+                .out
+                .drain_into(&mut writer, &stats.net_output_bytes)
+                .await;
             if let Err(err) = &result {
                 tracing::debug!(client = client.id, %err, "write failed");
                 client.kill.cancel();
@@ -102,7 +105,10 @@ where
             }
         }
         if buf.len() > shared.config.client_query_buffer_limit {
-            tracing::warn!(client = client.id, "closing client that reached max query buffer length");
+            tracing::warn!(
+                client = client.id,
+                "closing client that reached max query buffer length"
+            );
             return End::Drop;
         }
         client.meta.lock().qbuf = buf.len();

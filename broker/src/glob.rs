@@ -283,7 +283,10 @@ mod tests {
         assert!(matches(b"[a-\xc3]", b"\xc4"));
         assert!(matches(b"[a-\xc3]", b"0"));
         assert!(!matches(b"[a-\xc3]", b"b"));
-        assert_eq!(matches(b"[a-\xc3]", b"\xc4"), reference(b"[a-\xc3]", b"\xc4"));
+        assert_eq!(
+            matches(b"[a-\xc3]", b"\xc4"),
+            reference(b"[a-\xc3]", b"\xc4")
+        );
     }
 
     /// The verification grid of Redis' observed behaviour: 25 channels and
@@ -291,9 +294,31 @@ mod tests {
     #[test]
     fn redis_grid() {
         let channels: Vec<&[u8]> = vec![
-            b"foo", b"fo", b"f", b"Foo", b"fooo", b"bar", b"baz", b"bzr", b"b-r", b"b]r", b"b\\r",
-            b"b*r", b"b?r", b"a.b", b"a/b", b"ab", b"", b"x\nY", "é".as_bytes(), b"[abc]", b"hello",
-            b"hallo", b"hllo", b"heeeello", b"\\",
+            b"foo",
+            b"fo",
+            b"f",
+            b"Foo",
+            b"fooo",
+            b"bar",
+            b"baz",
+            b"bzr",
+            b"b-r",
+            b"b]r",
+            b"b\\r",
+            b"b*r",
+            b"b?r",
+            b"a.b",
+            b"a/b",
+            b"ab",
+            b"",
+            b"x\nY",
+            "é".as_bytes(),
+            b"[abc]",
+            b"hello",
+            b"hallo",
+            b"hllo",
+            b"heeeello",
+            b"\\",
         ];
         let grid: &[(&[u8], usize)] = &[
             (b"*", 24),

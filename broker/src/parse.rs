@@ -220,7 +220,11 @@ impl Decoder {
     }
 
     /// Reads the `*<count>` line. Returns false when more bytes are needed.
-    fn read_count(&mut self, buf: &mut BytesMut, limits: DecodeLimits) -> Result<bool, ProtocolError> {
+    fn read_count(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: DecodeLimits,
+    ) -> Result<bool, ProtocolError> {
         let end = match find_cr(buf) {
             Line::Complete(end) => end,
             Line::Incomplete => {
@@ -241,7 +245,8 @@ impl Decoder {
         }
         buf.advance(end + 2);
         if count > 0 {
-            let count = usize::try_from(count).map_err(|_| ProtocolError::InvalidMultibulkLength)?;
+            let count =
+                usize::try_from(count).map_err(|_| ProtocolError::InvalidMultibulkLength)?;
             self.pending = Some(count);
             // Do not trust the count for the allocation: it is bounded by
             // INT_MAX, not by what the client will really send.
@@ -251,7 +256,11 @@ impl Decoder {
     }
 
     /// Reads bulks until the request is complete (true) or bytes run out.
-    fn read_bulks(&mut self, buf: &mut BytesMut, limits: DecodeLimits) -> Result<bool, ProtocolError> {
+    fn read_bulks(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: DecodeLimits,
+    ) -> Result<bool, ProtocolError> {
         while self.args.len() < self.pending.unwrap_or(0) {
             let len = match self.bulk_len {
                 Some(len) => len,
@@ -326,7 +335,9 @@ fn decode_inline(buf: &mut BytesMut) -> Result<InlineOutcome, ProtocolError> {
     match args {
         None => Err(ProtocolError::UnbalancedQuotes),
         Some(args) if args.is_empty() => Ok(InlineOutcome::Empty),
-        Some(args) => Ok(InlineOutcome::Args(args.into_iter().map(Bytes::from).collect())),
+        Some(args) => Ok(InlineOutcome::Args(
+            args.into_iter().map(Bytes::from).collect(),
+        )),
     }
 }
 
@@ -372,7 +383,9 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                         let next = line.get(i + 1).copied();
                         let (h1, h2) = (line.get(i + 2).copied(), line.get(i + 3).copied());
                         if next == Some(b'x') {
-                            if let (Some(a), Some(b)) = (h1.and_then(hex_value), h2.and_then(hex_value)) {
+                            if let (Some(a), Some(b)) =
+                                (h1.and_then(hex_value), h2.and_then(hex_value))
+                            {
                                 current.push(a * 16 + b);
                                 i += 4;
                                 continue;
@@ -467,7 +480,9 @@ mod tests {
     }
 
     fn args(v: &[&str]) -> Vec<Bytes> {
-        v.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect()
+        v.iter()
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect()
     }
 
     #[test]
@@ -514,7 +529,10 @@ mod tests {
     #[test]
     fn inline_quoting() {
         let (reqs, _, _) = decode_all(b"ECHO \"a b\\x41\"\nSET 'it\\'s' x\r\n");
-        assert_eq!(reqs, vec![args(&["ECHO", "a bA"]), args(&["SET", "it's", "x"])]);
+        assert_eq!(
+            reqs,
+            vec![args(&["ECHO", "a bA"]), args(&["SET", "it's", "x"])]
+        );
     }
 
     #[test]
@@ -533,7 +551,12 @@ mod tests {
         ];
         for (input, want) in cases {
             let (_, err, _) = decode_all(input);
-            assert_eq!(err.as_ref(), Some(want), "input {:?}", String::from_utf8_lossy(input));
+            assert_eq!(
+                err.as_ref(),
+                Some(want),
+                "input {:?}",
+                String::from_utf8_lossy(input)
+            );
         }
     }
 
@@ -573,7 +596,10 @@ mod tests {
         );
         let mut d = Decoder::new();
         let mut big = BytesMut::from(&b"*1\r\n$16385\r\n"[..]);
-        assert_eq!(d.decode(&mut big, limits), Err(ProtocolError::UnauthenticatedBulkLength));
+        assert_eq!(
+            d.decode(&mut big, limits),
+            Err(ProtocolError::UnauthenticatedBulkLength)
+        );
     }
 
     #[test]
@@ -582,7 +608,16 @@ mod tests {
         assert_eq!(string2ll(b"-1"), Some(-1));
         assert_eq!(string2ll(b"9223372036854775807"), Some(i64::MAX));
         assert_eq!(string2ll(b"-9223372036854775808"), Some(i64::MIN));
-        for bad in [&b""[..], b"-", b"+1", b" 1", b"01", b"-0", b"1x", b"9223372036854775808"] {
+        for bad in [
+            &b""[..],
+            b"-",
+            b"+1",
+            b" 1",
+            b"01",
+            b"-0",
+            b"1x",
+            b"9223372036854775808",
+        ] {
             assert_eq!(string2ll(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
     }

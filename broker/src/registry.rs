@@ -19,7 +19,7 @@
 //! matching pattern) and each subscriber receives a refcounted clone of the
 //! same `Bytes`; a delivery is one short lock on the subscriber's queue.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -95,9 +95,14 @@ impl<'a> Lazy<'a> {
     fn get(&mut self, resp3: bool) -> Bytes {
         let slot = if resp3 { &mut self.r3 } else { &mut self.r2 };
         slot.get_or_insert_with(|| {
-            let size = self.kind.len() + self.parts.iter().map(|p| p.len() + 16).sum::<usize>() + 16;
+            let size =
+                self.kind.len() + self.parts.iter().map(|p| p.len() + 16).sum::<usize>() + 16;
             let mut buf = BytesMut::with_capacity(size);
-            put_header(&mut buf, if resp3 { b'>' } else { b'*' }, self.parts.len() + 1);
+            put_header(
+                &mut buf,
+                if resp3 { b'>' } else { b'*' },
+                self.parts.len() + 1,
+            );
             put_bulk(&mut buf, self.kind);
             for part in self.parts {
                 put_bulk(&mut buf, part);
@@ -132,7 +137,9 @@ impl Registry {
     pub fn subscribe(&self, kind: Kind, name: Bytes, client: &Arc<Client>) {
         match self.map(kind) {
             Some(map) => {
-                map.entry(name).or_default().insert(client.id, Arc::clone(client));
+                map.entry(name)
+                    .or_default()
+                    .insert(client.id, Arc::clone(client));
             }
             None => {
                 self.patterns
@@ -166,11 +173,9 @@ impl Registry {
     }
 
     fn stripe(&self, channel: &[u8]) -> &Mutex<()> {
-        let mut h = self.hasher.build_hasher();
-        channel.hash(&mut h);
         // In range by the modulo, whatever the input.
         #[allow(clippy::indexing_slicing)]
-        &self.stripes[(h.finish() as usize) % STRIPES]
+        &self.stripes[(self.hasher.hash_one(channel) as usize) % STRIPES]
     }
 
     /// PUBLISH: delivers to the channel's subscribers, then to the
@@ -211,7 +216,13 @@ impl Registry {
         let keep = |name: &Bytes| pattern.is_none_or(|p| glob::matches(p, name));
         match self.map(kind) {
             Some(map) => map.iter().map(|e| e.key().clone()).filter(keep).collect(),
-            None => self.patterns.read().keys().filter(|k| keep(k)).cloned().collect(),
+            None => self
+                .patterns
+                .read()
+                .keys()
+                .filter(|k| keep(k))
+                .cloned()
+                .collect(),
         }
     }
 
@@ -324,7 +335,12 @@ mod tests {
         r.subscribe(Kind::Shard, Bytes::from_static(b"sh"), &a);
         r.subscribe(Kind::Shard, Bytes::from_static(b"sh"), &b);
         let own = r.spublish(b"sh", b"x", 1);
-        assert_eq!(own.to_self, vec![Bytes::from_static(b"*3\r\n$8\r\nsmessage\r\n$2\r\nsh\r\n$1\r\nx\r\n")]);
+        assert_eq!(
+            own.to_self,
+            vec![Bytes::from_static(
+                b"*3\r\n$8\r\nsmessage\r\n$2\r\nsh\r\n$1\r\nx\r\n"
+            )]
+        );
         assert_eq!(b.out.queued_frames(), 1);
     }
 }

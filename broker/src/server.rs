@@ -24,7 +24,11 @@ use crate::stats::Stats;
 ///
 /// Only if the listener's own address cannot be read; per-client failures
 /// are handled on their connection.
-pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
     let local = listener.local_addr()?;
     let token = CancellationToken::new();
     let mut config = config;
@@ -51,7 +55,10 @@ pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future<Ou
     drop(listener);
     token.cancel();
     tracker.close();
-    if tokio::time::timeout(shared.config.shutdown_timeout, tracker.wait()).await.is_err() {
+    if tokio::time::timeout(shared.config.shutdown_timeout, tracker.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!("shutdown deadline reached; closing the remaining clients");
         shared.clients.kill_all();
         tracker.wait().await;
@@ -66,13 +73,21 @@ fn accept(socket: TcpStream, shared: &Arc<Shared>, tracker: &TaskTracker) {
         Stats::add(&shared.stats.rejected_connections, 1);
         tracker.spawn(async move {
             let mut socket = socket;
-            let _ = socket.write_all(b"-ERR max number of clients reached\r\n").await;
+            let _ = socket
+                .write_all(b"-ERR max number of clients reached\r\n")
+                .await;
             let _ = socket.shutdown().await;
         });
         return;
     }
-    let addr = socket.peer_addr().map(|a| a.to_string()).unwrap_or_default();
-    let laddr = socket.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let addr = socket
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let laddr = socket
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let client = Arc::new(Client::new(
         shared.clients.next_id(),
         addr,
@@ -89,5 +104,8 @@ fn accept(socket: TcpStream, shared: &Arc<Shared>, tracker: &TaskTracker) {
 /// Errors that concern one connection only (axum's rule).
 fn is_connection_error(err: &std::io::Error) -> bool {
     use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
-    matches!(err.kind(), ConnectionRefused | ConnectionAborted | ConnectionReset)
+    matches!(
+        err.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    )
 }

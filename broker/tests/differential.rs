@@ -16,7 +16,12 @@
 //! `RESPUB_DIFF_SEQUENCES` (default 1000) and `RESPUB_DIFF_SEED` (first seed,
 //! default 0) control the random part; a failure prints the seed and the
 //! whole sequence so that it can be replayed.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 mod common;
 
@@ -85,7 +90,11 @@ impl Step {
     }
 
     fn display(&self) -> String {
-        format!("client {}: {}", self.client, String::from_utf8_lossy(&self.bytes).escape_debug())
+        format!(
+            "client {}: {}",
+            self.client,
+            String::from_utf8_lossy(&self.bytes).escape_debug()
+        )
     }
 }
 
@@ -103,7 +112,10 @@ enum Segment {
 fn barrier(conn: &mut Conn, marker: &[u8]) -> Option<Vec<Frame>> {
     conn.send(&[&b"SUBSCRIBE"[..], marker]);
     conn.send(&[&b"UNSUBSCRIBE"[..], marker]);
-    let is = |f: &Frame, kind: &str| f.kind().as_deref() == Some(kind) && f.items().and_then(|i| i.get(1)).and_then(bulk_of) == Some(marker);
+    let is = |f: &Frame, kind: &str| {
+        f.kind().as_deref() == Some(kind)
+            && f.items().and_then(|i| i.get(1)).and_then(bulk_of) == Some(marker)
+    };
     let mut frames = conn.frames_until(|f| is(f, "unsubscribe"))?;
     let pos = frames.iter().rposition(|f| is(f, "subscribe"))?;
     frames.remove(pos);
@@ -168,7 +180,8 @@ fn normalize(step: &Step, issuer: bool, frames: &[Frame]) -> Vec<Vec<u8>> {
     if !issuer {
         return out;
     }
-    let argless_unsub = step.args.len() == 1 && ["UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"].contains(&name.as_str());
+    let argless_unsub = step.args.len() == 1
+        && ["UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"].contains(&name.as_str());
     if argless_unsub {
         // Hash order: keep the kinds and counts in order, compare names as a set.
         let mut names = Vec::new();
@@ -176,7 +189,11 @@ fn normalize(step: &Step, issuer: bool, frames: &[Frame]) -> Vec<Vec<u8>> {
         for f in frames {
             match f.items() {
                 Some([kind, ch, count]) => {
-                    names.push(bulk_of(ch).map(<[u8]>::to_vec).unwrap_or_else(|| b"<null>".to_vec()));
+                    names.push(
+                        bulk_of(ch)
+                            .map(<[u8]>::to_vec)
+                            .unwrap_or_else(|| b"<null>".to_vec()),
+                    );
                     shapes.push(format!("{:?} {:?}", bulk_of(kind), count).into_bytes());
                 }
                 _ => shapes.push(f.raw.clone()),
@@ -186,13 +203,20 @@ fn normalize(step: &Step, issuer: bool, frames: &[Frame]) -> Vec<Vec<u8>> {
         shapes.extend(names);
         return shapes;
     }
-    let sub = step.args.get(1).map(|a| String::from_utf8_lossy(a).to_ascii_uppercase());
+    let sub = step
+        .args
+        .get(1)
+        .map(|a| String::from_utf8_lossy(a).to_ascii_uppercase());
     if name == "PUBSUB" && matches!(sub.as_deref(), Some("CHANNELS" | "SHARDCHANNELS")) {
         return frames
             .iter()
             .map(|f| match f.items() {
                 Some(items) => {
-                    let mut names: Vec<Vec<u8>> = items.iter().filter_map(bulk_of).map(<[u8]>::to_vec).collect();
+                    let mut names: Vec<Vec<u8>> = items
+                        .iter()
+                        .filter_map(bulk_of)
+                        .map(<[u8]>::to_vec)
+                        .collect();
                     names.sort();
                     format!("array of {}: {:?}", items.len(), names).into_bytes()
                 }
@@ -258,19 +282,30 @@ fn compare(respub: u16, redis: &RedisServer, clients: usize, steps: &[Step]) -> 
             let (seg_b, frames_b) = &theirs[i][k];
             if let (Segment::Closed(a), Segment::Closed(b)) = (seg_a, seg_b) {
                 if a != b {
-                    return Err(diff(i, step, k, &[a.clone()], &[b.clone()]));
+                    return Err(diff(
+                        i,
+                        step,
+                        k,
+                        std::slice::from_ref(a),
+                        std::slice::from_ref(b),
+                    ));
                 }
                 continue;
             }
             if seg_a != seg_b {
-                return Err(format!("step {i} ({}): client {k}: {:?} vs redis {:?}", step.display(), seg_a, seg_b));
+                return Err(format!(
+                    "step {i} ({}): client {k}: {:?} vs redis {:?}",
+                    step.display(),
+                    seg_a,
+                    seg_b
+                ));
             }
             let a = normalize(step, issuer, frames_a);
             if issuer && redis.is_7_0() {
                 if let Some(expected) = &step.expect_72 {
                     let got: Vec<u8> = frames_a.iter().flat_map(|f| f.raw.clone()).collect();
                     if &got != expected {
-                        return Err(diff(i, step, k, &[got], &[expected.clone()]));
+                        return Err(diff(i, step, k, &[got], std::slice::from_ref(expected)));
                     }
                     continue;
                 }
@@ -305,7 +340,10 @@ fn diff(i: usize, step: &Step, client: usize, ours: &[Vec<u8>], theirs: &[Vec<u8
 }
 
 fn script(steps: &[Step]) -> String {
-    steps.iter().map(|s| format!("  {}\n", s.display())).collect()
+    steps
+        .iter()
+        .map(|s| format!("  {}\n", s.display()))
+        .collect()
 }
 
 // ---------------------------------------------------------------- scripted
@@ -489,8 +527,9 @@ fn scripted_cases() -> Vec<(&'static str, usize, Vec<Step>)> {
                 cmd(0, &[b"CLIENT", b"SETNAME", b""]),
                 c(0, "CLIENT GETNAME"),
                 c(0, "CLIENT SETINFO LIB-NAME x").on_7_2(b"+OK\r\n"),
-                cmd(0, &[b"CLIENT", b"SETINFO", b"LIB-NAME", b"bad name"])
-                    .on_7_2(b"-ERR LIB-NAME cannot contain spaces, newlines or special characters.\r\n"),
+                cmd(0, &[b"CLIENT", b"SETINFO", b"LIB-NAME", b"bad name"]).on_7_2(
+                    b"-ERR LIB-NAME cannot contain spaces, newlines or special characters.\r\n",
+                ),
                 c(0, "CLIENT SETINFO FOO x").on_7_2(b"-ERR Unrecognized option 'FOO'\r\n"),
                 c(0, "CLIENT MAINT_NOTIFICATIONS ON"),
                 c(0, "CLIENT"),
@@ -577,24 +616,83 @@ fn scripted_cases() -> Vec<(&'static str, usize, Vec<Step>)> {
                 raw(0, b"ECHO 'it\\'s'\r\n", false),
             ],
         ),
-        ("protocol error: bad count", 1, vec![raw(0, b"*x\r\n", true)]),
-        ("protocol error: count over INT_MAX", 1, vec![raw(0, b"*2147483648\r\n", true)]),
-        ("protocol error: expected $", 1, vec![raw(0, b"*1\r\n:4\r\n", true)]),
-        ("protocol error: negative bulk", 1, vec![raw(0, b"*1\r\n$-5\r\n", true)]),
-        ("protocol error: null bulk", 1, vec![raw(0, b"*1\r\n$-1\r\n", true)]),
-        ("protocol error: bulk too big", 1, vec![raw(0, b"*1\r\n$536870913\r\n", true)]),
-        ("protocol error: unbalanced quotes", 1, vec![raw(0, b"ECHO 'unbalanced\r\n", true)]),
-        ("protocol error: quote then text", 1, vec![raw(0, b"PING \"a\"b\r\n", true)]),
+        (
+            "COMMAND INFO and DOCS describe respub's commands as Redis does",
+            1,
+            vec![
+                c(
+                    0,
+                    "COMMAND INFO publish subscribe psubscribe ssubscribe spublish ping hello",
+                ),
+                c(0, "COMMAND INFO nosuchcommand echo"),
+                c(0, "COMMAND INFO client|setname pubsub|numsub"),
+                // Containers (PUBSUB, CLIENT, COMMAND) list their subcommands in
+                // Redis' dict order, which is seeded per process: not compared.
+                c(0, "COMMAND DOCS publish hello auth info nosuch"),
+                c(0, "COMMAND DOCS PUBLISH"),
+                c(0, "HELLO 3"),
+                c(0, "COMMAND INFO publish unsubscribe time"),
+                c(0, "COMMAND DOCS publish select quit reset"),
+            ],
+        ),
+        (
+            "protocol error: bad count",
+            1,
+            vec![raw(0, b"*x\r\n", true)],
+        ),
+        (
+            "protocol error: count over INT_MAX",
+            1,
+            vec![raw(0, b"*2147483648\r\n", true)],
+        ),
+        (
+            "protocol error: expected $",
+            1,
+            vec![raw(0, b"*1\r\n:4\r\n", true)],
+        ),
+        (
+            "protocol error: negative bulk",
+            1,
+            vec![raw(0, b"*1\r\n$-5\r\n", true)],
+        ),
+        (
+            "protocol error: null bulk",
+            1,
+            vec![raw(0, b"*1\r\n$-1\r\n", true)],
+        ),
+        (
+            "protocol error: bulk too big",
+            1,
+            vec![raw(0, b"*1\r\n$536870913\r\n", true)],
+        ),
+        (
+            "protocol error: unbalanced quotes",
+            1,
+            vec![raw(0, b"ECHO 'unbalanced\r\n", true)],
+        ),
+        (
+            "protocol error: quote then text",
+            1,
+            vec![raw(0, b"PING \"a\"b\r\n", true)],
+        ),
         (
             "protocol error after pipelined commands",
             1,
             vec![raw(0, b"PING\r\n*1\r\n$4\r\nPING\r\n*1\r\n!\r\n", true)],
         ),
-        ("protocol error: inline too big", 1, vec![raw(0, &[b'a'; 70 * 1024], true)]),
+        (
+            "protocol error: inline too big",
+            1,
+            vec![raw(0, &[b'a'; 70 * 1024], true)],
+        ),
         (
             "protocol error: bulk count line too big",
             1,
-            vec![raw(0, &[&b"*1\r\n$"[..], &[b'1'; 70 * 1024]].concat(), true)],
+            vec![raw(
+                0,
+                &[&b"*1\r\n$"[..], &[b'1'; 70 * 1024]].concat(),
+                true,
+            )],
         ),
     ]
 }
@@ -622,7 +720,9 @@ fn scripted_cases_match_redis_byte_for_byte() {
 // ---------------------------------------------------------------- random
 
 const CHANNELS: &[&str] = &["a", "b", "ab", "foo", "f", "", "b?r", "x*"];
-const PATTERNS: &[&str] = &["*", "a*", "?", "[ab]", "f*", "\\*", "", "*b", "x\\*", "[^a]*"];
+const PATTERNS: &[&str] = &[
+    "*", "a*", "?", "[ab]", "f*", "\\*", "", "*b", "x\\*", "[^a]*",
+];
 const SHARDS: &[&str] = &["s1", "s2", "a", ""];
 
 fn some<'a>(rng: &mut StdRng, from: &[&'a str], min: usize, max: usize) -> Vec<&'a str> {
@@ -716,7 +816,10 @@ fn random_sequence(seed: u64) -> (usize, Vec<Step>) {
 }
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[test]

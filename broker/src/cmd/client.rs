@@ -113,7 +113,10 @@ fn list(s: &mut Session, args: &[Bytes]) {
         [opt, ids @ ..] if is(opt, "ID") && !ids.is_empty() => {
             let mut wanted = Vec::new();
             for raw in ids {
-                match parse_int(raw).and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0) {
+                match parse_int(raw)
+                    .and_then(|n| u64::try_from(n).ok())
+                    .filter(|n| *n > 0)
+                {
                     Some(n) => wanted.push(n),
                     None => return s.error(b"ERR Invalid client ID"),
                 }
@@ -160,11 +163,19 @@ impl KillFilter {
     fn matches(&self, c: &Client, me: u64) -> bool {
         (!self.skipme || c.id != me)
             && self.id.is_none_or(|id| c.id == id)
-            && self.addr.as_ref().is_none_or(|a| a[..] == *c.addr.as_bytes())
-            && self.laddr.as_ref().is_none_or(|a| a[..] == *c.laddr.as_bytes())
+            && self
+                .addr
+                .as_ref()
+                .is_none_or(|a| a[..] == *c.addr.as_bytes())
+            && self
+                .laddr
+                .as_ref()
+                .is_none_or(|a| a[..] == *c.laddr.as_bytes())
             && self.kind.is_none_or(|k| k == Some(c.subscribed()))
             && self.user.as_ref().is_none_or(|u| &u[..] == b"default")
-            && self.maxage.is_none_or(|age| c.created.elapsed().as_secs() >= age)
+            && self
+                .maxage
+                .is_none_or(|age| c.created.elapsed().as_secs() >= age)
     }
 }
 
@@ -197,7 +208,10 @@ fn kill(s: &mut Session, args: &[Bytes]) {
             return s.error(b"ERR syntax error");
         };
         if is(opt, "ID") {
-            match parse_int(value).and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0) {
+            match parse_int(value)
+                .and_then(|n| u64::try_from(n).ok())
+                .filter(|n| *n > 0)
+            {
                 Some(n) => filter.id = Some(n),
                 None => return s.error(b"ERR client-id should be greater than 0"),
             }
@@ -241,7 +255,8 @@ fn kill(s: &mut Session, args: &[Bytes]) {
         .into_iter()
         .filter(|c| filter.matches(c, me))
         .collect();
-    s.reply().int(i64::try_from(targets.len()).unwrap_or(i64::MAX));
+    s.reply()
+        .int(i64::try_from(targets.len()).unwrap_or(i64::MAX));
     for c in &targets {
         disconnect(s, c);
     }

@@ -167,7 +167,13 @@ fn build() -> Option<Table> {
             let (_, _, sub_first) = line(INFO_RESP3, sub)?;
             let sub_name = bulk_at(INFO_RESP3, sub_first)?;
             let sub_end = walk(INFO_RESP3, sub, None)?;
-            info.push((sub_name, Span { start: sub, end: sub_end }));
+            info.push((
+                sub_name,
+                Span {
+                    start: sub,
+                    end: sub_end,
+                },
+            ));
             sub = sub_end;
         }
         p = end;
@@ -180,8 +186,14 @@ fn build() -> Option<Table> {
         let end = walk(DOCS_RESP3, key_end, None)?;
         docs.push((
             name,
-            Span { start: p, end: key_end },
-            Span { start: key_end, end },
+            Span {
+                start: p,
+                end: key_end,
+            },
+            Span {
+                start: key_end,
+                end,
+            },
         ));
         p = end;
     }
@@ -225,7 +237,8 @@ fn all(s: &mut Session, _: &[Bytes]) {
 }
 
 fn count(s: &mut Session, _: &[Bytes]) {
-    s.reply().int(i64::try_from(COMMANDS.len()).unwrap_or(i64::MAX));
+    s.reply()
+        .int(i64::try_from(COMMANDS.len()).unwrap_or(i64::MAX));
 }
 
 fn list(s: &mut Session, args: &[Bytes]) {
@@ -237,7 +250,11 @@ fn list(s: &mut Session, args: &[Bytes]) {
     let names: Vec<&str> = COMMANDS
         .iter()
         .map(|c| c.name)
-        .filter(|n| filter.as_ref().is_none_or(|p| crate::glob::matches(p, n.as_bytes())))
+        .filter(|n| {
+            filter
+                .as_ref()
+                .is_none_or(|p| crate::glob::matches(p, n.as_bytes()))
+        })
         .collect();
     let mut r = s.reply();
     r.array(names.len());
@@ -313,12 +330,23 @@ mod tests {
 
     #[test]
     fn stored_tables_cover_every_command() {
-        assert_eq!(TABLE.info.iter().filter(|(n, _)| !n.contains('|')).count(), COMMANDS.len());
+        assert_eq!(
+            TABLE.info.iter().filter(|(n, _)| !n.contains('|')).count(),
+            COMMANDS.len()
+        );
         assert_eq!(TABLE.docs.len(), COMMANDS.len());
         for spec in COMMANDS {
-            assert!(find_info(spec.name.as_bytes()).is_some(), "{} has no COMMAND INFO", spec.name);
+            assert!(
+                find_info(spec.name.as_bytes()).is_some(),
+                "{} has no COMMAND INFO",
+                spec.name
+            );
             for sub in spec.subcommands {
-                assert!(find_info(sub.name.as_bytes()).is_some(), "{} has no COMMAND INFO", sub.name);
+                assert!(
+                    find_info(sub.name.as_bytes()).is_some(),
+                    "{} has no COMMAND INFO",
+                    sub.name
+                );
             }
         }
     }

@@ -39,14 +39,17 @@ pub(crate) fn valid_name(name: &[u8]) -> bool {
     name.iter().all(|b| (b'!'..=b'~').contains(b))
 }
 
-pub(crate) const BAD_NAME: &[u8] = b"ERR Client names cannot contain spaces, newlines or special characters.";
+pub(crate) const BAD_NAME: &[u8] =
+    b"ERR Client names cannot contain spaces, newlines or special characters.";
 
 fn hello(s: &mut Session, args: &[Bytes]) {
     let mut version = None;
     if let Some(v) = args.get(1) {
         match parse_int(v) {
             None => return s.error(b"ERR Protocol version is not an integer or out of range"),
-            Some(v) if !(2..=3).contains(&v) => return s.error(b"NOPROTO unsupported protocol version"),
+            Some(v) if !(2..=3).contains(&v) => {
+                return s.error(b"NOPROTO unsupported protocol version");
+            }
             Some(v) => version = Some(v),
         }
     }

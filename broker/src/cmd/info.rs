@@ -47,7 +47,9 @@ const DEFAULT_SECTIONS: &[&str] = &[
 ];
 
 fn now() -> std::time::Duration {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
 }
 
 fn human(bytes: u64) -> String {

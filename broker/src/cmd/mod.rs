@@ -50,7 +50,11 @@ impl Spec {
     pub(crate) fn arity_ok(&self, argc: usize) -> bool {
         let argc = i64::try_from(argc).unwrap_or(i64::MAX);
         let arity = i64::from(self.arity);
-        if arity >= 0 { argc == arity } else { argc >= -arity }
+        if arity >= 0 {
+            argc == arity
+        } else {
+            argc >= -arity
+        }
     }
 }
 
@@ -79,9 +83,9 @@ pub(crate) static COMMANDS: &[Spec] = &[
 ];
 
 fn lookup<'a>(table: &'a [Spec], name: &[u8]) -> Option<&'a Spec> {
-    table
-        .iter()
-        .find(|s| s.short_name().len() == name.len() && s.short_name().as_bytes().eq_ignore_ascii_case(name))
+    table.iter().find(|s| {
+        s.short_name().len() == name.len() && s.short_name().as_bytes().eq_ignore_ascii_case(name)
+    })
 }
 
 /// Cuts a C-formatted `%.128s` argument: at most 128 bytes, and no further
@@ -117,7 +121,10 @@ pub(crate) fn arity_error(s: &mut Session, fullname: &str) {
 
 /// `-ERR unknown subcommand '<sub>'. Try <CMD> HELP.`
 pub(crate) fn unknown_subcommand(s: &mut Session, args: &[Bytes]) {
-    let cmd = args.first().map(|a| a.to_ascii_uppercase()).unwrap_or_default();
+    let cmd = args
+        .first()
+        .map(|a| a.to_ascii_uppercase())
+        .unwrap_or_default();
     let mut text = b"ERR unknown subcommand '".to_vec();
     text.extend_from_slice(args.get(1).map(|a| c_str(a, 128)).unwrap_or_default());
     text.extend_from_slice(b"'. Try ");

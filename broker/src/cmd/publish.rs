@@ -38,6 +38,7 @@ fn publish(s: &mut Session, args: &[Bytes], sharded: bool) {
     let stats = &s.shared.stats;
     Stats::add(&stats.messages_published, 1);
     Stats::add(&stats.messages_delivered, done.receivers as u64);
-    s.reply().int(i64::try_from(done.receivers).unwrap_or(i64::MAX));
+    s.reply()
+        .int(i64::try_from(done.receivers).unwrap_or(i64::MAX));
     s.push_frames(done.to_self);
 }

@@ -94,9 +94,16 @@ fn help(s: &mut Session, _: &[Bytes]) {
 
 fn names(s: &mut Session, args: &[Bytes], kind: Kind) {
     if args.len() > 3 {
-        let cmd = args.first().map(|a| a.to_ascii_uppercase()).unwrap_or_default();
+        let cmd = args
+            .first()
+            .map(|a| a.to_ascii_uppercase())
+            .unwrap_or_default();
         let mut text = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
-        text.extend_from_slice(args.get(1).map(|a| super::c_str(a, 128)).unwrap_or_default());
+        text.extend_from_slice(
+            args.get(1)
+                .map(|a| super::c_str(a, 128))
+                .unwrap_or_default(),
+        );
         text.extend_from_slice(b"'. Try ");
         text.extend_from_slice(&cmd);
         text.extend_from_slice(b" HELP.");
@@ -112,7 +119,11 @@ fn names(s: &mut Session, args: &[Bytes], kind: Kind) {
 
 fn numsub(s: &mut Session, args: &[Bytes], kind: Kind) {
     let registry = &s.shared.registry;
-    let counts: Vec<usize> = args.iter().skip(2).map(|c| registry.count(kind, c)).collect();
+    let counts: Vec<usize> = args
+        .iter()
+        .skip(2)
+        .map(|c| registry.count(kind, c))
+        .collect();
     let mut r = s.reply();
     r.array(counts.len() * 2);
     for (name, n) in args.iter().skip(2).zip(counts) {

@@ -4,7 +4,13 @@
 //! Waits are on signals (the server's bound port, redis-server's "Ready to
 //! accept connections" line, a reply frame); the timeouts only turn a hang
 //! into a failure.
-#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -12,7 +18,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
 
 /// How long any single wait may take before the test fails.
 pub const GUARD: Duration = Duration::from_secs(10);
@@ -100,13 +105,24 @@ impl RedisServer {
     pub fn start_with(extra: &[&str]) -> Self {
         let port = free_port();
         let mut child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .args(["--logfile", "", "--daemonize", "no"])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("redis-server is not installed: run the README's test command, which installs it");
+            .expect(
+                "redis-server is not installed: run the README's test command, which installs it",
+            );
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -116,7 +132,8 @@ impl RedisServer {
                 }
             }
         });
-        rx.recv_timeout(GUARD).expect("redis-server did not become ready");
+        rx.recv_timeout(GUARD)
+            .expect("redis-server did not become ready");
         let mut c = Conn::connect(port);
         let info = c.call(&["INFO", "server"]);
         let text = String::from_utf8_lossy(&info).to_string();
@@ -126,7 +143,11 @@ impl RedisServer {
             .unwrap_or("")
             .trim()
             .to_owned();
-        Self { port, version, child }
+        Self {
+            port,
+            version,
+            child,
+        }
     }
 
     /// Whether this is Debian's 7.0 line, whose known differences apply.
@@ -210,7 +231,9 @@ pub fn parse_value(buf: &[u8]) -> Result<Option<(Value, usize)>, String> {
             .ok_or_else(|| format!("bad length {:?}", String::from_utf8_lossy(line)))
     };
     match kind {
-        b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => Ok(Some((Value::Line(kind, line.to_vec()), next))),
+        b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => {
+            Ok(Some((Value::Line(kind, line.to_vec()), next)))
+        }
         b'$' | b'=' => {
             let n = num()?;
             if n < 0 {
@@ -220,7 +243,10 @@ pub fn parse_value(buf: &[u8]) -> Result<Option<(Value, usize)>, String> {
             if buf.len() < next + n + 2 {
                 return Ok(None);
             }
-            Ok(Some((Value::Bulk(Some(buf[next..next + n].to_vec())), next + n + 2)))
+            Ok(Some((
+                Value::Bulk(Some(buf[next..next + n].to_vec())),
+                next + n + 2,
+            )))
         }
         b'*' | b'>' | b'~' | b'%' => {
             let n = num()?;
@@ -249,6 +275,8 @@ pub fn parse_value(buf: &[u8]) -> Result<Option<(Value, usize)>, String> {
 pub struct Conn {
     pub stream: TcpStream,
     buf: Vec<u8>,
+    /// Start of unread data in `buf` (consumed bytes are dropped in bulk).
+    pos: usize,
 }
 
 impl Conn {
@@ -256,7 +284,11 @@ impl Conn {
         let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
         stream.set_read_timeout(Some(GUARD)).unwrap();
         stream.set_nodelay(true).unwrap();
-        Self { stream, buf: Vec::new() }
+        Self {
+            stream,
+            buf: Vec::new(),
+            pos: 0,
+        }
     }
 
     pub fn send_raw(&mut self, bytes: &[u8]) {
@@ -283,8 +315,14 @@ impl Conn {
     }
 
     fn take_frame(&mut self) -> Option<Frame> {
-        let (value, used) = parse_value(&self.buf).expect("server sent invalid RESP")?;
-        let raw: Vec<u8> = self.buf.drain(..used).collect();
+        let unread = &self.buf[self.pos..];
+        let (value, used) = parse_value(unread).expect("server sent invalid RESP")?;
+        let raw = unread[..used].to_vec();
+        self.pos += used;
+        if self.pos == self.buf.len() || self.pos > 1 << 20 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
         Some(Frame { raw, value })
     }
 
@@ -309,7 +347,10 @@ impl Conn {
     /// Reads until EOF, returning everything received.
     pub fn read_to_eof(&mut self) -> Vec<u8> {
         while self.fill() {}
-        std::mem::take(&mut self.buf)
+        let rest = self.buf.split_off(self.pos);
+        self.buf.clear();
+        self.pos = 0;
+        rest
     }
 
     /// Reads frames until `is_end` accepts one; returns the frames before it.

@@ -1,0 +1,274 @@
+//! Delivery guarantees the differential test cannot show with one step at a
+//! time: order under concurrent publishers, exact counts, cleanup after
+//! abrupt disconnects, slow consumers, connection limits and shutdown.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+mod common;
+
+use std::io::Write;
+use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
+
+use common::{Conn, GUARD, TestServer, bulk_of};
+use respub_broker::{Config, OutputLimit};
+
+/// Reads `n` deliveries and returns their payloads.
+fn payloads(conn: &mut Conn, n: usize) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|_| {
+            let f = conn.frame().expect("subscriber disconnected");
+            let items = f.items().expect("delivery is an array");
+            bulk_of(items.last().unwrap()).unwrap().to_vec()
+        })
+        .collect()
+}
+
+/// Waits until `probe` returns true, re-asking the server; the deadline is
+/// only a failure guard.
+fn eventually(mut probe: impl FnMut() -> bool) {
+    let deadline = Instant::now() + GUARD;
+    while !probe() {
+        assert!(
+            Instant::now() < deadline,
+            "condition not reached within {GUARD:?}"
+        );
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn concurrent_publishers_one_order_for_every_subscriber() {
+    const PUBLISHERS: usize = 4;
+    const EACH: usize = 2000;
+    let server = TestServer::start();
+    let mut subs: Vec<Conn> = (0..3).map(|_| Conn::connect(server.port)).collect();
+    subs[0].call(&["SUBSCRIBE", "ord"]);
+    subs[1].call(&["SUBSCRIBE", "ord"]);
+    subs[2].call(&["PSUBSCRIBE", "o*"]);
+
+    let publishers: Vec<_> = (0..PUBLISHERS)
+        .map(|p| {
+            let port = server.port;
+            std::thread::spawn(move || {
+                let mut conn = Conn::connect(port);
+                // Pipelined, so publishers really overlap inside the broker.
+                let mut batch = Vec::new();
+                for i in 0..EACH {
+                    batch.extend(common::encode_cmd(&["PUBLISH", "ord", &format!("{p}:{i}")]));
+                }
+                conn.send_raw(&batch);
+                (0..EACH)
+                    .map(|_| conn.frame().unwrap().raw)
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for p in publishers {
+        for reply in p.join().unwrap() {
+            assert_eq!(
+                reply, b":3\r\n",
+                "every PUBLISH reaches exactly three subscribers"
+            );
+        }
+    }
+    let seen: Vec<Vec<Vec<u8>>> = subs
+        .iter_mut()
+        .map(|s| payloads(s, PUBLISHERS * EACH))
+        .collect();
+    assert_eq!(seen[0], seen[1], "exact subscribers disagree on order");
+    assert_eq!(seen[0], seen[2], "pattern subscriber disagrees on order");
+    // Per publisher, messages arrive in publish order.
+    let mut next = [0usize; PUBLISHERS];
+    for m in &seen[0] {
+        let text = String::from_utf8(m.clone()).unwrap();
+        let (p, i) = text.split_once(':').unwrap();
+        let (p, i): (usize, usize) = (p.parse().unwrap(), i.parse().unwrap());
+        assert_eq!(i, next[p], "publisher {p} out of order");
+        next[p] += 1;
+    }
+    assert_eq!(next, [EACH; PUBLISHERS]);
+}
+
+#[test]
+fn abrupt_disconnects_leave_no_subscriptions() {
+    let server = TestServer::start();
+    for round in 0..10 {
+        let mut conns: Vec<Conn> = (0..50).map(|_| Conn::connect(server.port)).collect();
+        for (i, c) in conns.iter_mut().enumerate() {
+            let mut req = Vec::new();
+            for k in 0..10 {
+                req.extend(common::encode_cmd(&[
+                    "SUBSCRIBE",
+                    &format!("c{round}:{i}:{k}"),
+                ]));
+                req.extend(common::encode_cmd(&["PSUBSCRIBE", &format!("p{k}*")]));
+                req.extend(common::encode_cmd(&["SSUBSCRIBE", &format!("s{k}")]));
+            }
+            c.send_raw(&req);
+            for _ in 0..30 {
+                c.frame().unwrap();
+            }
+        }
+        for (i, c) in conns.into_iter().enumerate() {
+            // Half leave with a reset (RST), half with an orderly close (FIN).
+            if i % 2 == 0 {
+                socket2::SockRef::from(&c.stream)
+                    .set_linger(Some(Duration::ZERO))
+                    .unwrap();
+            }
+            drop(c);
+        }
+    }
+    let mut probe = Conn::connect(server.port);
+    eventually(|| {
+        probe.call(&["PUBSUB", "CHANNELS"]) == b"*0\r\n"
+            && probe.call(&["PUBSUB", "NUMPAT"]) == b":0\r\n"
+            && probe.call(&["PUBSUB", "SHARDCHANNELS"]) == b"*0\r\n"
+    });
+    eventually(|| {
+        let info = String::from_utf8(probe.call(&["INFO", "clients"])).unwrap();
+        info.contains("connected_clients:1\r\n")
+    });
+}
+
+#[test]
+fn slow_subscriber_is_cut_off_and_others_receive_everything() {
+    // 20 MiB in all: far more than loopback socket buffers can absorb.
+    const MESSAGES: usize = 20_000;
+    let config = Config {
+        output_limit_pubsub: OutputLimit {
+            hard: 1024 * 1024,
+            soft: 0,
+            soft_seconds: Duration::ZERO,
+        },
+        ..Config::default()
+    };
+    let server = TestServer::start_with(config);
+    let mut slow = Conn::connect(server.port);
+    let mut fast = Conn::connect(server.port);
+    slow.call(&["SUBSCRIBE", "feed"]);
+    fast.call(&["SUBSCRIBE", "feed"]);
+    let payload = "x".repeat(1024);
+    // The fast reader reports each batch it has read; the publisher waits
+    // for it, so only the slow client's queue can grow.
+    let (progress_tx, progress_rx) = std::sync::mpsc::channel();
+    let fast_reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        for _ in 0..MESSAGES / 100 {
+            all.extend(payloads(&mut fast, 100));
+            progress_tx.send(()).unwrap();
+        }
+        all
+    });
+    let mut publisher = Conn::connect(server.port);
+    let mut counts = Vec::new();
+    let one = common::encode_cmd(&["PUBLISH", "feed", &payload]);
+    for _ in 0..MESSAGES / 100 {
+        publisher.send_raw(&one.repeat(100));
+        counts.extend((0..100).map(|_| publisher.frame().unwrap().raw));
+        progress_rx
+            .recv_timeout(GUARD)
+            .expect("fast subscriber stalled");
+    }
+    let received = fast_reader.join().unwrap();
+    assert_eq!(received.len(), MESSAGES);
+    assert!(received.iter().all(|p| p.len() == 1024));
+    // The publisher was never refused; the slow client was counted until it
+    // was cut off, then not any more.
+    assert_eq!(counts.first().unwrap(), b":2\r\n");
+    assert_eq!(counts.last().unwrap(), b":1\r\n");
+    let info = String::from_utf8(publisher.call(&["INFO", "stats"])).unwrap();
+    assert!(
+        info.contains("client_output_buffer_limit_disconnections:1\r\n"),
+        "{info}"
+    );
+    // What the slow client does get ends in EOF, and is far less than was published.
+    let got = slow.read_to_eof();
+    assert!(
+        got.len() < MESSAGES * 1024,
+        "slow client received {} bytes",
+        got.len()
+    );
+}
+
+#[test]
+fn maxclients_rejects_with_redis_error() {
+    let server = TestServer::start_with(Config {
+        maxclients: 2,
+        ..Config::default()
+    });
+    let mut a = Conn::connect(server.port);
+    let mut b = Conn::connect(server.port);
+    assert_eq!(a.call(&["PING"]), b"+PONG\r\n");
+    assert_eq!(b.call(&["PING"]), b"+PONG\r\n");
+    let mut c = Conn::connect(server.port);
+    assert_eq!(c.read_to_eof(), b"-ERR max number of clients reached\r\n");
+    drop(a);
+    eventually(|| {
+        let mut d = Conn::connect(server.port);
+        d.send(&["PING"]);
+        d.frame().is_some_and(|f| f.raw == b"+PONG\r\n")
+    });
+}
+
+#[test]
+fn quit_flushes_pipelined_replies_before_closing() {
+    let server = TestServer::start();
+    let mut c = Conn::connect(server.port);
+    c.send_raw(b"PING\r\nECHO hi\r\nQUIT\r\nPING\r\n");
+    assert_eq!(c.read_to_eof(), b"+PONG\r\n$2\r\nhi\r\n+OK\r\n");
+}
+
+#[test]
+fn half_frames_then_close_leave_the_server_serving() {
+    let server = TestServer::start();
+    for junk in [
+        &b"*3\r\n$9\r\nsubscribe\r\n$1\r\na"[..],
+        b"*1\r\n$100\r\nabc",
+        b"\x00\x01\x02",
+        b"*",
+    ] {
+        let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        s.write_all(junk).unwrap();
+        s.shutdown(Shutdown::Both).unwrap();
+    }
+    let mut c = Conn::connect(server.port);
+    assert_eq!(c.call(&["PING"]), b"+PONG\r\n");
+    eventually(|| c.call(&["PUBSUB", "NUMSUB", "a"]) == b"*2\r\n$1\r\na\r\n:0\r\n");
+}
+
+#[test]
+fn shutdown_flushes_subscribers_then_returns() {
+    let server = TestServer::start();
+    let mut sub = Conn::connect(server.port);
+    sub.call(&["SUBSCRIBE", "bye"]);
+    let mut publisher = Conn::connect(server.port);
+    for i in 0..100 {
+        assert_eq!(
+            publisher.call(&["PUBLISH", "bye", &i.to_string()]),
+            b":1\r\n"
+        );
+    }
+    server.stop();
+    // Everything published before the stop arrives, then EOF.
+    let rest = sub.read_to_eof();
+    let expected: Vec<u8> = (0..100)
+        .flat_map(|i: i32| {
+            let p = i.to_string();
+            format!(
+                "*3\r\n$7\r\nmessage\r\n$3\r\nbye\r\n${}\r\n{p}\r\n",
+                p.len()
+            )
+            .into_bytes()
+        })
+        .collect();
+    assert_eq!(rest, expected);
+    assert!(
+        TcpStream::connect(("127.0.0.1", publisher.stream.peer_addr().unwrap().port())).is_err()
+    );
+}
