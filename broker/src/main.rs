@@ -51,8 +51,15 @@ async fn main() -> anyhow::Result<()> {
         maxclients: args.maxclients,
         ..Config::default()
     };
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    // SIGINT (Ctrl-C) and SIGTERM (systemd, container runtimes) both stop
+    // the server gracefully: queued output is flushed before exit.
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("could not install the SIGTERM handler")?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = sigterm.recv() => {}
+        }
     };
     respub_broker::run(listener, config, shutdown).await?;
     Ok(())
