@@ -24,6 +24,10 @@ use crate::stats::Stats;
 /// How much the read buffer grows by when it runs out of room.
 const READ_CHUNK: usize = 16 * 1024;
 
+/// The read buffer of a connection that sends little (most subscribers):
+/// small, because an idle subscriber should cost as little as possible.
+const IDLE_READ: usize = 2 * 1024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum End {
     /// Write what is queued, then close.
@@ -78,7 +82,7 @@ where
 {
     let client = Arc::clone(&session.client);
     let shared = Arc::clone(&session.shared);
-    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut buf = BytesMut::with_capacity(IDLE_READ);
     let mut decoder = Decoder::new();
     let limits = DecodeLimits {
         max_bulk_len: shared.config.proto_max_bulk_len,
@@ -112,7 +116,10 @@ where
             return End::Drop;
         }
         client.meta.lock().qbuf = buf.len();
-        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+        if buf.is_empty() && buf.capacity() > 4 * READ_CHUNK {
+            // A large request grew the buffer; do not keep it while idle.
+            buf = BytesMut::with_capacity(IDLE_READ);
+        } else if buf.capacity() - buf.len() < IDLE_READ / 4 {
             buf.reserve(READ_CHUNK);
         }
         tokio::select! {

@@ -147,9 +147,15 @@ impl Outbound {
         }
     }
 
-    fn written(&self, n: usize) {
+    /// Records `n` bytes as written; returns the bytes still pending.
+    fn written(&self, n: usize) -> usize {
         let mut st = self.state.lock();
         st.pending = st.pending.saturating_sub(n);
+        if st.pending == 0 && st.frames.capacity() > 64 {
+            // A burst grew the queue; give the memory back once it is drained.
+            st.frames = VecDeque::new();
+        }
+        st.pending
     }
 
     /// Drains the queue into `sink` until the queue is closed or the sink
@@ -164,10 +170,15 @@ impl Outbound {
         W: AsyncWrite + Unpin,
     {
         let mut batch = VecDeque::new();
-        let mut buf = BytesMut::with_capacity(WRITE_CHUNK);
+        // Allocated per batch and dropped once the queue is drained, so an
+        // idle subscriber holds no write buffer at all.
+        let mut buf = BytesMut::new();
         let mut total = 0u64;
         let result = async {
             while self.take(&mut batch).await.is_some() {
+                if buf.capacity() == 0 {
+                    buf.reserve(WRITE_CHUNK);
+                }
                 let mut done = 0usize;
                 for frame in batch.drain(..) {
                     done += frame.len();
@@ -192,7 +203,10 @@ impl Outbound {
                 sink.flush().await?;
                 total += done as u64;
                 counter.fetch_add(done as u64, Ordering::Relaxed);
-                self.written(done);
+                if self.written(done) == 0 {
+                    buf = BytesMut::new();
+                    batch = VecDeque::new();
+                }
             }
             Ok(())
         }
