@@ -9,7 +9,8 @@
     unreachable_pub,
     missing_docs,
     clippy::unwrap_used,
-    clippy::expect_used
+    clippy::expect_used,
+    clippy::indexing_slicing
 )]
 
 use std::io::{BufRead, BufReader, Read, Write};
