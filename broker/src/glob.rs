@@ -140,6 +140,20 @@ fn match_impl(pattern: &[u8], string: &[u8], skip_longer: &mut bool, nesting: u3
     p >= plen && s == slen
 }
 
+/// The literal bytes every matching string starts with: the pattern up to
+/// its first `*`, `?`, `[` or `\`.
+///
+/// Sound for indexing because the matcher compares leading literal bytes one
+/// for one: if `matches(p, s)` then `s` starts with `literal_prefix(p)`
+/// (the empty string matches only the empty pattern, whose prefix is empty).
+pub fn literal_prefix(pattern: &[u8]) -> &[u8] {
+    let end = pattern
+        .iter()
+        .position(|b| matches!(b, b'*' | b'?' | b'[' | b'\\'))
+        .unwrap_or(pattern.len());
+    pattern.get(..end).unwrap_or_default()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
@@ -366,6 +380,19 @@ mod tests {
             let n = channels.iter().filter(|c| matches(pattern, c)).count();
             assert_eq!(n, *want, "pattern {:?}", String::from_utf8_lossy(pattern));
         }
+    }
+
+    #[test]
+    fn every_match_starts_with_the_literal_prefix() {
+        for p in all_strings(b"a*?[]^-\\", 4) {
+            for s in all_strings(b"a]-\\^", 3) {
+                if matches(&p, &s) {
+                    assert!(s.starts_with(literal_prefix(&p)), "{p:?} {s:?}");
+                }
+            }
+        }
+        assert_eq!(literal_prefix(b"socket.io#/#*"), b"socket.io#/#");
+        assert_eq!(literal_prefix(b"a\\*"), b"a");
     }
 
     #[test]

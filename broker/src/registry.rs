@@ -19,6 +19,7 @@
 //! matching pattern) and each subscriber receives a refcounted clone of the
 //! same `Bytes`; a delivery is one short lock on the subscriber's queue.
 
+use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
@@ -48,12 +49,91 @@ pub enum Kind {
 /// Subscribers of one name, in insertion order, removable in O(1).
 type Subscribers = IndexMap<u64, Arc<Client>>;
 
+/// Patterns bucketed by their literal prefix ([`glob::literal_prefix`]).
+///
+/// A channel can only match a pattern whose literal prefix it starts with,
+/// so a PUBLISH looks up one bucket per distinct prefix *length* held (a
+/// handful in practice: `socket.io#/#*` and the like) and glob-matches only
+/// the patterns in those buckets, instead of every pattern held. Redis scans
+/// them all, which is why its PUBLISH rate falls with the pattern count.
+#[derive(Debug, Default)]
+struct PatternIndex {
+    buckets: HashMap<Bytes, IndexMap<Bytes, Subscribers>>,
+    /// Prefix length -> number of buckets with a prefix of that length.
+    lengths: BTreeMap<usize, usize>,
+    /// Distinct patterns held (PUBSUB NUMPAT).
+    count: usize,
+}
+
+impl PatternIndex {
+    fn subscribe(&mut self, pattern: Bytes, client: &Arc<Client>) {
+        let prefix = Bytes::copy_from_slice(glob::literal_prefix(&pattern));
+        let len = prefix.len();
+        let bucket = self.buckets.entry(prefix).or_insert_with(|| {
+            *self.lengths.entry(len).or_default() += 1;
+            IndexMap::new()
+        });
+        let subs = bucket.entry(pattern).or_insert_with(|| {
+            self.count += 1;
+            Subscribers::default()
+        });
+        subs.insert(client.id, Arc::clone(client));
+    }
+
+    fn unsubscribe(&mut self, pattern: &[u8], id: u64) {
+        let prefix = glob::literal_prefix(pattern);
+        let Some(bucket) = self.buckets.get_mut(prefix) else {
+            return;
+        };
+        let Some(subs) = bucket.get_mut(pattern) else {
+            return;
+        };
+        subs.swap_remove(&id);
+        if !subs.is_empty() {
+            return;
+        }
+        bucket.swap_remove(pattern);
+        self.count -= 1;
+        if bucket.is_empty() {
+            self.buckets.remove(prefix);
+            if let Some(n) = self.lengths.get_mut(&prefix.len()) {
+                *n -= 1;
+                if *n == 0 {
+                    self.lengths.remove(&prefix.len());
+                }
+            }
+        }
+    }
+
+    fn get(&self, pattern: &[u8]) -> Option<&Subscribers> {
+        self.buckets
+            .get(glob::literal_prefix(pattern))?
+            .get(pattern)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&Bytes, &Subscribers)> {
+        self.buckets.values().flat_map(|bucket| bucket.iter())
+    }
+
+    /// Every (pattern, subscribers) that matches `channel`.
+    fn matching<'a>(
+        &'a self,
+        channel: &'a [u8],
+    ) -> impl Iterator<Item = (&'a Bytes, &'a Subscribers)> {
+        self.lengths
+            .range(..=channel.len())
+            .filter_map(move |(len, _)| self.buckets.get(channel.get(..*len)?))
+            .flat_map(|bucket| bucket.iter())
+            .filter(move |(pattern, _)| glob::matches(pattern, channel))
+    }
+}
+
 /// The subscription registry shared by all connections.
 #[derive(Debug)]
 pub struct Registry {
     channels: DashMap<Bytes, Subscribers>,
     shard: DashMap<Bytes, Subscribers>,
-    patterns: RwLock<IndexMap<Bytes, Subscribers>>,
+    patterns: RwLock<PatternIndex>,
     stripes: Box<[Mutex<()>; STRIPES]>,
     hasher: std::collections::hash_map::RandomState,
 }
@@ -119,7 +199,7 @@ impl Registry {
         Self {
             channels: DashMap::new(),
             shard: DashMap::new(),
-            patterns: RwLock::new(IndexMap::new()),
+            patterns: RwLock::new(PatternIndex::default()),
             stripes: Box::new(std::array::from_fn(|_| Mutex::new(()))),
             hasher: std::collections::hash_map::RandomState::new(),
         }
@@ -141,13 +221,7 @@ impl Registry {
                     .or_default()
                     .insert(client.id, Arc::clone(client));
             }
-            None => {
-                self.patterns
-                    .write()
-                    .entry(name)
-                    .or_default()
-                    .insert(client.id, Arc::clone(client));
-            }
+            None => self.patterns.write().subscribe(name, client),
         }
     }
 
@@ -160,15 +234,7 @@ impl Registry {
                     subs.is_empty()
                 });
             }
-            None => {
-                let mut patterns = self.patterns.write();
-                if let Some(subs) = patterns.get_mut(name) {
-                    subs.swap_remove(&id);
-                    if subs.is_empty() {
-                        patterns.swap_remove(name);
-                    }
-                }
-            }
+            None => self.patterns.write().unsubscribe(name, id),
         }
     }
 
@@ -189,12 +255,10 @@ impl Registry {
             deliver(subs.values(), &mut frame, publisher, &mut out);
         }
         let patterns = self.patterns.read();
-        for (pattern, subs) in patterns.iter() {
-            if glob::matches(pattern, channel) {
-                let parts: [&[u8]; 3] = [pattern, channel, message];
-                let mut frame = Lazy::new(b"pmessage", &parts);
-                deliver(subs.values(), &mut frame, publisher, &mut out);
-            }
+        for (pattern, subs) in patterns.matching(channel) {
+            let parts: [&[u8]; 3] = [pattern, channel, message];
+            let mut frame = Lazy::new(b"pmessage", &parts);
+            deliver(subs.values(), &mut frame, publisher, &mut out);
         }
         out
     }
@@ -219,7 +283,8 @@ impl Registry {
             None => self
                 .patterns
                 .read()
-                .keys()
+                .iter()
+                .map(|(k, _)| k)
                 .filter(|k| keep(k))
                 .cloned()
                 .collect(),
@@ -236,7 +301,7 @@ impl Registry {
 
     /// Number of distinct patterns (PUBSUB NUMPAT).
     pub fn pattern_count(&self) -> usize {
-        self.patterns.read().len()
+        self.patterns.read().count
     }
 
     /// Number of names in a namespace (INFO `pubsub_channels` and friends).
@@ -271,7 +336,7 @@ fn deliver<'c>(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::config::Config;
@@ -325,6 +390,53 @@ mod tests {
         assert_eq!(a.out.queued_frames(), 3);
         let own = r.publish(b"foo", b"self", 1);
         assert_eq!((own.receivers, own.to_self.len()), (4, 3));
+    }
+
+    #[test]
+    fn pattern_index_finds_exactly_the_matching_patterns() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let alphabet = b"ab*?[]^\\-";
+        let word = |rng: &mut rand::rngs::StdRng, max: usize| -> Vec<u8> {
+            let n = rng.random_range(0..=max);
+            (0..n)
+                .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+                .collect()
+        };
+        let r = Registry::new();
+        let c = client(1);
+        let mut held: Vec<Vec<u8>> = (0..300).map(|_| word(&mut rng, 5)).collect();
+        held.sort();
+        held.dedup();
+        for p in &held {
+            r.subscribe(Kind::Pattern, Bytes::from(p.clone()), &c);
+        }
+        // Remove a third again, to exercise bucket and length bookkeeping.
+        for p in held.iter().step_by(3) {
+            r.unsubscribe(Kind::Pattern, p, c.id);
+        }
+        let kept: Vec<&Vec<u8>> = held
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 3 != 0)
+            .map(|(_, p)| p)
+            .collect();
+        assert_eq!(r.pattern_count(), kept.len());
+        for _ in 0..2000 {
+            let channel = word(&mut rng, 6);
+            let want = kept.iter().filter(|p| glob::matches(p, &channel)).count();
+            assert_eq!(
+                r.publish(&channel, b"m", 0).receivers,
+                want,
+                "channel {channel:?}"
+            );
+            c.out.clear();
+        }
+        for p in &kept {
+            r.unsubscribe(Kind::Pattern, p, c.id);
+        }
+        assert!(r.is_empty());
+        assert!(r.patterns.read().lengths.is_empty());
     }
 
     #[test]
