@@ -1,6 +1,11 @@
 //! The `respub-server` binary itself: flags, readiness, serving, and a
 //! clean exit (status 0) on SIGINT and SIGTERM.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 mod common;
 

@@ -1,6 +1,11 @@
 //! redis-rs (the `redis` crate) against respub: PubSub in RESP2, and RESP3
 //! push subscriptions on a multiplexed connection.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 mod common;
 

@@ -1,0 +1,221 @@
+//! Commands whose replies carry values that differ from run to run (client
+//! ids, addresses, ages, counters), checked by shape and effect rather than
+//! byte for byte: CLIENT LIST/INFO/KILL, INFO and TIME.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+mod common;
+
+use common::{Conn, GUARD, TestServer, Value, bulk_of};
+
+/// Redis 7.2's CLIENT LIST fields, in order.
+const FIELDS: &[&str] = &[
+    "id",
+    "addr",
+    "laddr",
+    "fd",
+    "name",
+    "age",
+    "idle",
+    "flags",
+    "db",
+    "sub",
+    "psub",
+    "ssub",
+    "multi",
+    "watch",
+    "qbuf",
+    "qbuf-free",
+    "argv-mem",
+    "multi-mem",
+    "rbs",
+    "rbp",
+    "obl",
+    "oll",
+    "omem",
+    "tot-mem",
+    "events",
+    "cmd",
+    "user",
+    "redir",
+    "resp",
+    "lib-name",
+    "lib-ver",
+];
+
+fn text(reply: &[u8]) -> String {
+    let (value, _) = common::parse_value(reply).unwrap().unwrap();
+    match value {
+        Value::Bulk(Some(b)) => String::from_utf8(b).unwrap(),
+        other => panic!("expected a bulk string, got {other:?}"),
+    }
+}
+
+fn field<'a>(line: &'a str, name: &str) -> &'a str {
+    line.split(' ')
+        .find_map(|kv| kv.strip_prefix(name).and_then(|r| r.strip_prefix('=')))
+        .unwrap_or_else(|| panic!("no {name}= in {line}"))
+}
+
+#[test]
+fn client_list_has_redis_fields_in_order() {
+    let server = TestServer::start();
+    let mut a = Conn::connect(server.port);
+    let mut b = Conn::connect(server.port);
+    a.call(&["CLIENT", "SETNAME", "alpha"]);
+    a.call(&["CLIENT", "SETINFO", "LIB-NAME", "mylib"]);
+    b.call(&["SUBSCRIBE", "x", "y"]);
+    b.frame().unwrap(); // the confirmation for y
+    b.call(&["PSUBSCRIBE", "p*"]);
+    let list = text(&a.call(&["CLIENT", "LIST"]));
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 2, "{list}");
+    assert!(list.ends_with('\n'));
+    for line in &lines {
+        let names: Vec<&str> = line
+            .split(' ')
+            .map(|kv| kv.split('=').next().unwrap())
+            .collect();
+        assert_eq!(names, FIELDS);
+    }
+    let (la, lb) = (lines[0], lines[1]);
+    assert_eq!(field(la, "name"), "alpha");
+    assert_eq!(field(la, "lib-name"), "mylib");
+    assert_eq!(field(la, "flags"), "N");
+    assert_eq!(field(la, "cmd"), "client|list");
+    assert_eq!(field(lb, "flags"), "P");
+    assert_eq!(
+        (field(lb, "sub"), field(lb, "psub"), field(lb, "ssub")),
+        ("2", "1", "0")
+    );
+    // CLIENT INFO is this connection's line; CLIENT ID agrees with it.
+    let info = text(&a.call(&["CLIENT", "INFO"]));
+    let id = String::from_utf8(a.call(&["CLIENT", "ID"])).unwrap();
+    assert_eq!(format!(":{}\r\n", field(info.trim_end(), "id")), id);
+    // Filters.
+    let pubsub = text(&a.call(&["CLIENT", "LIST", "TYPE", "pubsub"]));
+    assert_eq!(pubsub.lines().count(), 1);
+    assert_eq!(field(pubsub.trim_end(), "id"), field(lb, "id"));
+    let by_id = text(&a.call(&["CLIENT", "LIST", "ID", field(la, "id")]));
+    assert_eq!(by_id.lines().count(), 1);
+    assert_eq!(
+        a.call(&["CLIENT", "LIST", "TYPE", "bogus"]),
+        b"-ERR Unknown client type 'bogus'\r\n"
+    );
+    assert_eq!(
+        a.call(&["CLIENT", "LIST", "ID", "x"]),
+        b"-ERR Invalid client ID\r\n"
+    );
+    // RESP3 gets a verbatim string.
+    a.call(&["HELLO", "3"]);
+    assert!(a.call(&["CLIENT", "INFO"]).starts_with(b"="));
+}
+
+#[test]
+fn client_kill_by_id_addr_and_type() {
+    let server = TestServer::start();
+    let mut admin = Conn::connect(server.port);
+    let mut victim = Conn::connect(server.port);
+    let mut sub = Conn::connect(server.port);
+    sub.call(&["SUBSCRIBE", "k"]);
+    let victim_id = String::from_utf8(victim.call(&["CLIENT", "ID"])).unwrap();
+    let victim_id = victim_id.trim_start_matches(':').trim_end();
+    assert_eq!(admin.call(&["CLIENT", "KILL", "ID", victim_id]), b":1\r\n");
+    assert_eq!(victim.read_to_eof(), b"");
+    assert_eq!(admin.call(&["CLIENT", "KILL", "TYPE", "pubsub"]), b":1\r\n");
+    assert_eq!(sub.read_to_eof(), b"");
+    assert_eq!(
+        admin.call(&["PUBSUB", "NUMSUB", "k"]),
+        b"*2\r\n$1\r\nk\r\n:0\r\n"
+    );
+    // Old form, by address; and SKIPME keeps the caller alive by default.
+    let mut other = Conn::connect(server.port);
+    assert_eq!(other.call(&["PING"]), b"+PONG\r\n"); // accepted and registered
+    let addr = other.stream.local_addr().unwrap().to_string();
+    assert_eq!(admin.call(&["CLIENT", "KILL", &addr]), b"+OK\r\n");
+    assert_eq!(other.read_to_eof(), b"");
+    assert_eq!(
+        admin.call(&["CLIENT", "KILL", "1.2.3.4:5"]),
+        b"-ERR No such client\r\n"
+    );
+    assert_eq!(admin.call(&["CLIENT", "KILL", "TYPE", "normal"]), b":0\r\n");
+    // Killing oneself replies first, then closes.
+    let me = admin.stream.local_addr().unwrap().to_string();
+    admin.send(&["CLIENT", "KILL", "ADDR", &me, "SKIPME", "no"]);
+    assert_eq!(admin.read_to_eof(), b":1\r\n");
+}
+
+#[test]
+fn info_has_redis_sections_and_counters() {
+    let server = TestServer::start();
+    let mut c = Conn::connect(server.port);
+    let mut s = Conn::connect(server.port);
+    s.call(&["SUBSCRIBE", "i"]);
+    c.call(&["PUBLISH", "i", "m"]);
+    let info = text(&c.call(&["INFO"]));
+    for section in [
+        "Server",
+        "Clients",
+        "Memory",
+        "Persistence",
+        "Stats",
+        "Replication",
+        "CPU",
+        "Cluster",
+        "Keyspace",
+    ] {
+        assert!(
+            info.contains(&format!("# {section}\r\n")),
+            "no {section} in {info}"
+        );
+    }
+    for line in [
+        "redis_version:7.2.4",
+        "redis_mode:standalone",
+        "loading:0",
+        "connected_clients:2",
+        "pubsub_clients:1",
+        "pubsub_channels:1",
+        "role:master",
+        "cluster_enabled:0",
+        "respub_messages_published:1",
+        "respub_messages_delivered:1",
+    ] {
+        assert!(info.contains(&format!("{line}\r\n")), "no {line} in {info}");
+    }
+    let server_only = text(&c.call(&["INFO", "server"]));
+    assert!(server_only.starts_with("# Server\r\n") && !server_only.contains("# Clients"));
+    assert_eq!(text(&c.call(&["INFO", "nosuchsection"])), "");
+    c.call(&["HELLO", "3"]);
+    let verbatim = c.call(&["INFO", "server"]);
+    assert!(verbatim.starts_with(b"=") && verbatim.windows(4).any(|w| w == b"txt:"));
+}
+
+#[test]
+fn time_is_two_bulk_integers_near_now() {
+    let server = TestServer::start();
+    let mut c = Conn::connect(server.port);
+    let reply = c.call(&["TIME"]);
+    let (value, _) = common::parse_value(&reply).unwrap().unwrap();
+    let Value::Agg(b'*', Some(items)) = value else {
+        panic!("{reply:?}")
+    };
+    let secs: u64 = String::from_utf8(bulk_of(&items[0]).unwrap().to_vec())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let usecs: u64 = String::from_utf8(bulk_of(&items[1]).unwrap().to_vec())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(secs.abs_diff(now) <= GUARD.as_secs());
+    assert!(usecs < 1_000_000);
+}
