@@ -18,7 +18,7 @@
 //! ```
 //!
 //! * [`parse`] turns bytes into argument vectors with Redis' exact rules.
-//! * [`cmd`] checks what Redis checks, in Redis' order, and runs commands
+//! * `cmd` checks what Redis checks, in Redis' order, and runs commands
 //!   against the connection's [`session::Session`].
 //! * [`registry`] holds subscriptions and does the fan-out; a published
 //!   message is encoded once per frame kind and shared as `Bytes`.
