@@ -10,7 +10,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use respub_broker::client::Client;
 use respub_broker::parse::{DecodeLimits, Decoder};
 use respub_broker::registry::{Kind, Registry};
-use respub_broker::{Config, glob};
+use respub_broker::{OutputLimit, glob};
 
 fn publish_pipeline(n: usize, payload: usize) -> Vec<u8> {
     let body = "x".repeat(payload);
@@ -78,17 +78,7 @@ fn globs(c: &mut Criterion) {
 }
 
 fn client(id: u64, resp3: bool) -> Arc<Client> {
-    let config = Config {
-        output_limit_pubsub: respub_broker::OutputLimit::UNLIMITED,
-        ..Config::default()
-    };
-    let c = Client::new(
-        id,
-        String::new(),
-        String::new(),
-        Arc::new(config),
-        Arc::default(),
-    );
+    let c = Client::new(id, String::new(), String::new(), Arc::default());
     c.set_resp3(resp3);
     Arc::new(c)
 }
@@ -107,7 +97,7 @@ fn fanout(c: &mut Criterion) {
         group.throughput(Throughput::Elements(subscribers as u64));
         group.bench_function(BenchmarkId::new("publish", subscribers), |b| {
             b.iter(|| {
-                let done = registry.publish(b"fan", &payload, 0);
+                let done = registry.publish(b"fan", &payload, 0, &OutputLimit::UNLIMITED);
                 for cl in &clients {
                     cl.out.clear();
                 }
@@ -131,7 +121,7 @@ fn patterns(c: &mut Criterion) {
         }
         group.bench_function(BenchmarkId::new("non-matching", held), |b| {
             b.iter(|| {
-                let done = registry.publish(b"chan", &payload, 0);
+                let done = registry.publish(b"chan", &payload, 0, &OutputLimit::UNLIMITED);
                 sub.out.clear();
                 done.receivers
             });

@@ -14,7 +14,7 @@ use dashmap::DashMap;
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::config::OutputLimit;
 use crate::outbound::{Outbound, Pushed};
 use crate::stats::Stats;
 
@@ -59,20 +59,13 @@ pub struct Client {
     last_active_ms: AtomicU64,
     /// Descriptive fields.
     pub meta: Mutex<Meta>,
-    config: Arc<Config>,
     stats: Arc<Stats>,
     killed_for_limit: AtomicBool,
 }
 
 impl Client {
     /// A new client handle.
-    pub fn new(
-        id: u64,
-        addr: String,
-        laddr: String,
-        config: Arc<Config>,
-        stats: Arc<Stats>,
-    ) -> Self {
+    pub fn new(id: u64, addr: String, laddr: String, stats: Arc<Stats>) -> Self {
         Self {
             id,
             addr,
@@ -85,7 +78,6 @@ impl Client {
             counts: Default::default(),
             last_active_ms: AtomicU64::new(0),
             meta: Mutex::new(Meta::default()),
-            config,
             stats,
             killed_for_limit: AtomicBool::new(false),
         }
@@ -124,29 +116,35 @@ impl Client {
         now.saturating_sub(self.last_active_ms.load(Ordering::Relaxed)) / 1000
     }
 
-    /// Queues a frame for this client, applying the output-buffer limit of
-    /// its class. A client over its limit is disconnected and logged once.
-    pub fn send(&self, frame: Bytes) -> bool {
-        let limit = if self.subscribed() {
-            &self.config.output_limit_pubsub
-        } else {
-            &self.config.output_limit_normal
-        };
+    /// Queues a frame for this client under the output-buffer `limit` of its
+    /// class. A client over its limit is disconnected and logged once.
+    pub fn send(&self, frame: Bytes, limit: &OutputLimit) -> bool {
         match self.out.push(frame, limit) {
             Pushed::Queued => true,
             Pushed::Closed => false,
             Pushed::OverLimit => {
-                if !self.killed_for_limit.swap(true, Ordering::Relaxed) {
-                    Stats::add(&self.stats.output_limit_disconnections, 1);
-                    tracing::warn!(
-                        "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
-                        self.info_line()
-                    );
-                }
-                self.kill.cancel();
+                self.close_for_limit("scheduled to be closed ASAP");
                 false
             }
         }
+    }
+
+    /// The periodic soft-limit check (Redis' cron path).
+    pub fn enforce_soft_limit(&self, limit: &OutputLimit, now: std::time::Instant) {
+        if self.out.check_limit(limit, now) {
+            self.close_for_limit("closed");
+        }
+    }
+
+    fn close_for_limit(&self, how: &str) {
+        if !self.killed_for_limit.swap(true, Ordering::Relaxed) {
+            Stats::add(&self.stats.output_limit_disconnections, 1);
+            tracing::warn!(
+                "Client {} {how} for overcoming of output buffer limits.",
+                self.info_line()
+            );
+        }
+        self.kill.cancel();
     }
 
     /// The `CLIENT LIST` / `CLIENT INFO` line for this client, in Redis 7.2's

@@ -1,9 +1,17 @@
-//! Server configuration, with redis-server's defaults.
+//! Server configuration, with redis-server's defaults and directive names.
 //!
-//! Field names follow redis.conf directives so that an operator can map one
-//! onto the other without a table.
+//! One parser serves redis.conf files, `respub-server --name value` options
+//! and `CONFIG SET`, so an operator's existing redis.conf works unchanged:
+//! directives respub implements are applied, directives that only concern a
+//! keyspace or persistence (`save`, `appendonly`, `maxmemory`, ...) are
+//! accepted with one warning each, and anything else is an error naming the
+//! line, as redis-server reports it.
 
+use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::time::Duration;
+
+use crate::parse::split_args;
 
 /// One `client-output-buffer-limit` class: a client is closed when its
 /// pending output reaches `hard` bytes, or stays at or above `soft` bytes for
@@ -32,13 +40,33 @@ impl OutputLimit {
         soft: 8 * 1024 * 1024,
         soft_seconds: Duration::from_secs(60),
     };
+
+    /// Redis' `replica` class default, kept only so that CONFIG GET shows it.
+    const REPLICA_DEFAULT: Self = Self {
+        hard: 256 * 1024 * 1024,
+        soft: 64 * 1024 * 1024,
+        soft_seconds: Duration::from_secs(60),
+    };
 }
 
 /// Everything `run` needs to know about how to serve.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `bind`: addresses to listen on (used by the binary).
+    pub bind: Vec<String>,
+    /// `port`: TCP port (0 disables TCP, as in Redis).
+    pub port: u16,
+    /// `unixsocket`: a Unix socket path to listen on as well.
+    pub unixsocket: Option<PathBuf>,
+    /// `unixsocketperm`: permissions of the Unix socket (octal in the file).
+    pub unixsocketperm: u32,
     /// `maxclients`: connections above this get `-ERR max number of clients reached`.
     pub maxclients: usize,
+    /// `timeout`: seconds after which an idle client is closed (0: never);
+    /// clients with subscriptions are exempt, as in Redis.
+    pub timeout: u64,
+    /// `tcp-keepalive`: seconds between TCP keepalive probes (0: off).
+    pub tcp_keepalive: u64,
     /// `proto-max-bulk-len`: the longest bulk argument accepted.
     pub proto_max_bulk_len: i64,
     /// `client-query-buffer-limit`: a client whose unparsed input grows past
@@ -48,26 +76,606 @@ pub struct Config {
     pub output_limit_normal: OutputLimit,
     /// `client-output-buffer-limit pubsub`.
     pub output_limit_pubsub: OutputLimit,
+    /// `client-output-buffer-limit replica`: accepted and reported, unused.
+    pub output_limit_replica: OutputLimit,
+    /// `loglevel`: debug, verbose, notice or warning.
+    pub loglevel: String,
+    /// `logfile`: empty for standard output.
+    pub logfile: String,
+    /// `databases`: how many databases SELECT accepts.
+    pub databases: u32,
     /// The version reported by HELLO and INFO. Clients gate features on it,
     /// so it names the Redis behaviour respub follows, not respub's own version.
     pub redis_version: String,
     /// How long a graceful shutdown waits for queued output to drain.
     pub shutdown_timeout: Duration,
-    /// TCP port, reported by INFO.
-    pub port: u16,
+    /// The configuration file, if any (INFO `config_file`).
+    pub config_file: Option<PathBuf>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self {
+            bind: vec!["127.0.0.1".to_owned()],
+            port: 6379,
+            unixsocket: None,
+            unixsocketperm: 0,
             maxclients: 10_000,
+            timeout: 0,
+            tcp_keepalive: 300,
             proto_max_bulk_len: 512 * 1024 * 1024,
             client_query_buffer_limit: 1024 * 1024 * 1024,
             output_limit_normal: OutputLimit::UNLIMITED,
             output_limit_pubsub: OutputLimit::PUBSUB_DEFAULT,
+            output_limit_replica: OutputLimit::REPLICA_DEFAULT,
+            loglevel: "notice".to_owned(),
+            logfile: String::new(),
+            databases: 16,
             redis_version: "7.2.4".to_owned(),
             shutdown_timeout: Duration::from_secs(10),
-            port: 6379,
+            config_file: None,
         }
+    }
+}
+
+/// Why a directive was refused; the text is Redis' for the same mistake.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DirectiveError {
+    /// Not a directive redis-server knows, or the wrong number of arguments.
+    #[error("Bad directive or wrong number of arguments")]
+    Unknown,
+    /// A known directive with the wrong number of arguments.
+    #[error("wrong number of arguments")]
+    Arity,
+    /// An argument that does not parse.
+    #[error("{0}")]
+    Invalid(String),
+    /// The directive cannot change while running (CONFIG SET only).
+    #[error("can't set immutable config")]
+    Immutable,
+}
+
+/// A configuration file error, printed as redis-server prints it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "\n*** FATAL CONFIG FILE ERROR (respub {version}) ***\nReading the configuration file, at line {line}\n>>> '{text}'\n{error}"
+)]
+pub struct ConfigError {
+    /// 1-based line number in the combined file and command-line text.
+    pub line: usize,
+    /// The offending line, re-quoted as Redis shows it.
+    pub text: String,
+    /// What is wrong with it.
+    pub error: DirectiveError,
+    /// respub's version, for the banner.
+    pub version: &'static str,
+}
+
+/// Directives that only concern a keyspace, persistence, replication or
+/// clustering: accepted so that an existing redis.conf loads, with a warning.
+const IGNORED: &[&str] = &[
+    "save",
+    "appendonly",
+    "appendfilename",
+    "appenddirname",
+    "appendfsync",
+    "dbfilename",
+    "dir",
+    "maxmemory",
+    "maxmemory-policy",
+    "maxmemory-samples",
+    "maxmemory-eviction-tenacity",
+    "maxmemory-clients",
+    "rdbcompression",
+    "rdbchecksum",
+    "rdb-del-sync-files",
+    "rdb-key-save-delay",
+    "rdb-save-incremental-fsync",
+    "stop-writes-on-bgsave-error",
+    "sanitize-dump-payload",
+    "lazyfree-lazy-eviction",
+    "lazyfree-lazy-expire",
+    "lazyfree-lazy-server-del",
+    "lazyfree-lazy-user-del",
+    "lazyfree-lazy-user-flush",
+    "replica-lazy-flush",
+    "io-threads",
+    "io-threads-do-reads",
+    "activerehashing",
+    "activedefrag",
+    "aof-use-rdb-preamble",
+    "aof-load-truncated",
+    "aof-rewrite-incremental-fsync",
+    "aof-timestamp-enabled",
+    "auto-aof-rewrite-percentage",
+    "auto-aof-rewrite-min-size",
+    "no-appendfsync-on-rewrite",
+    "notify-keyspace-events",
+    "hash-max-listpack-entries",
+    "hash-max-listpack-value",
+    "hash-max-ziplist-entries",
+    "hash-max-ziplist-value",
+    "list-max-listpack-size",
+    "list-max-ziplist-size",
+    "list-compress-depth",
+    "set-max-intset-entries",
+    "set-max-listpack-entries",
+    "set-max-listpack-value",
+    "zset-max-listpack-entries",
+    "zset-max-listpack-value",
+    "zset-max-ziplist-entries",
+    "zset-max-ziplist-value",
+    "hll-sparse-max-bytes",
+    "stream-node-max-bytes",
+    "stream-node-max-entries",
+    "lua-time-limit",
+    "busy-reply-threshold",
+    "slowlog-log-slower-than",
+    "slowlog-max-len",
+    "latency-monitor-threshold",
+    "latency-tracking",
+    "latency-tracking-info-percentiles",
+    "replicaof",
+    "slaveof",
+    "masterauth",
+    "masteruser",
+    "replica-serve-stale-data",
+    "replica-read-only",
+    "replica-priority",
+    "repl-diskless-sync",
+    "repl-diskless-sync-delay",
+    "repl-diskless-sync-max-replicas",
+    "repl-diskless-load",
+    "repl-backlog-size",
+    "repl-backlog-ttl",
+    "repl-timeout",
+    "repl-disable-tcp-nodelay",
+    "min-replicas-to-write",
+    "min-replicas-max-lag",
+    "cluster-enabled",
+    "cluster-config-file",
+    "cluster-node-timeout",
+    "supervised",
+    "pidfile",
+    "always-show-logo",
+    "set-proc-title",
+    "proc-title-template",
+    "locale-collate",
+    "syslog-enabled",
+    "syslog-ident",
+    "syslog-facility",
+    "crash-log-enabled",
+    "crash-memcheck-enabled",
+    "enable-debug-command",
+    "enable-module-command",
+    "enable-protected-configs",
+    "jemalloc-bg-thread",
+    "dynamic-hz",
+    "hz",
+    "oom-score-adj",
+    "oom-score-adj-values",
+    "disable-thp",
+    "lfu-log-factor",
+    "lfu-decay-time",
+    "tracking-table-max-keys",
+    "acllog-max-len",
+    "tcp-backlog",
+    "daemonize",
+    "protected-mode",
+    "loadmodule",
+    "include",
+];
+
+/// Directive names CONFIG GET knows, in the order it lists them.
+const NAMES: &[&str] = &[
+    "bind",
+    "port",
+    "unixsocket",
+    "unixsocketperm",
+    "maxclients",
+    "timeout",
+    "tcp-keepalive",
+    "proto-max-bulk-len",
+    "client-query-buffer-limit",
+    "client-output-buffer-limit",
+    "loglevel",
+    "logfile",
+    "databases",
+    "shutdown-timeout",
+];
+
+/// Parses a Redis memory amount: `1gb`, `32mb`, `512k`, plain bytes.
+/// Units are case-insensitive; `k`/`m`/`g` are powers of 1000, `kb`/`mb`/`gb`
+/// powers of 1024, as in Redis' `memtoull`.
+pub fn parse_memory(text: &str) -> Option<u64> {
+    let lower = text.to_ascii_lowercase();
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (digits, unit) = lower.split_at(split);
+    let n: u64 = digits.parse().ok()?;
+    let mul: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    n.checked_mul(mul)
+}
+
+fn int<T: std::str::FromStr>(text: &str) -> Result<T, DirectiveError> {
+    text.parse().map_err(|_| {
+        DirectiveError::Invalid("argument couldn't be parsed into an integer".to_owned())
+    })
+}
+
+fn memory(text: &str) -> Result<u64, DirectiveError> {
+    parse_memory(text)
+        .ok_or_else(|| DirectiveError::Invalid("argument must be a memory value".to_owned()))
+}
+
+fn one(args: &[String]) -> Result<&str, DirectiveError> {
+    match args {
+        [v] => Ok(v),
+        _ => Err(DirectiveError::Arity),
+    }
+}
+
+/// Outcome of applying one directive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// The directive changed the configuration.
+    Set,
+    /// A Redis directive respub has no use for; accepted.
+    Ignored,
+}
+
+impl Config {
+    /// Applies one directive (`name` lowercase or not, `args` after it).
+    ///
+    /// `running` is true for CONFIG SET, where directives that need a
+    /// restart are refused.
+    ///
+    /// # Errors
+    ///
+    /// [`DirectiveError`] with Redis' reason.
+    pub fn apply(
+        &mut self,
+        name: &str,
+        args: &[String],
+        running: bool,
+    ) -> Result<Applied, DirectiveError> {
+        let name = name.to_ascii_lowercase();
+        let immutable = |_: &Self| {
+            if running {
+                Err(DirectiveError::Immutable)
+            } else {
+                Ok(())
+            }
+        };
+        match name.as_str() {
+            "bind" => {
+                immutable(self)?;
+                if args.is_empty() {
+                    return Err(DirectiveError::Arity);
+                }
+                self.bind = args.to_vec();
+            }
+            "port" => {
+                immutable(self)?;
+                self.port = int(one(args)?)?;
+            }
+            "unixsocket" => {
+                immutable(self)?;
+                let path = one(args)?;
+                self.unixsocket = (!path.is_empty()).then(|| PathBuf::from(path));
+            }
+            "unixsocketperm" => {
+                immutable(self)?;
+                self.unixsocketperm = u32::from_str_radix(one(args)?, 8).map_err(|_| {
+                    DirectiveError::Invalid("argument couldn't be parsed into an integer".into())
+                })?;
+            }
+            "maxclients" => {
+                let n: usize = int(one(args)?)?;
+                if n == 0 {
+                    return Err(DirectiveError::Invalid(
+                        "argument must be between 1 and 4294967295 inclusive".into(),
+                    ));
+                }
+                self.maxclients = n;
+            }
+            "timeout" => self.timeout = int(one(args)?)?,
+            "tcp-keepalive" => self.tcp_keepalive = int(one(args)?)?,
+            "proto-max-bulk-len" => {
+                let n = memory(one(args)?)?;
+                self.proto_max_bulk_len = i64::try_from(n)
+                    .ok()
+                    .filter(|n| *n >= 1024 * 1024)
+                    .ok_or_else(|| {
+                        DirectiveError::Invalid(
+                            "argument must be between 1048576 and 9223372036854775807 inclusive"
+                                .into(),
+                        )
+                    })?;
+            }
+            "client-query-buffer-limit" => {
+                let n = memory(one(args)?)?;
+                self.client_query_buffer_limit = usize::try_from(n)
+                    .ok()
+                    .filter(|n| *n >= 1024 * 1024)
+                    .ok_or_else(|| {
+                        DirectiveError::Invalid(
+                            "argument must be between 1048576 and 9223372036854775807 inclusive"
+                                .into(),
+                        )
+                    })?;
+            }
+            "client-output-buffer-limit" => self.apply_output_limits(args)?,
+            "loglevel" => {
+                let level = one(args)?.to_ascii_lowercase();
+                if !["debug", "verbose", "notice", "warning", "nothing"].contains(&level.as_str()) {
+                    return Err(DirectiveError::Invalid("argument(s) must be one of the following: debug, verbose, notice, warning, nothing".into()));
+                }
+                self.loglevel = level;
+            }
+            "logfile" => {
+                immutable(self)?;
+                self.logfile = one(args)?.to_owned();
+            }
+            "databases" => {
+                immutable(self)?;
+                self.databases = int(one(args)?)?;
+            }
+            "shutdown-timeout" => self.shutdown_timeout = Duration::from_secs(int(one(args)?)?),
+            other if IGNORED.contains(&other) => {
+                if running {
+                    return Err(DirectiveError::Immutable);
+                }
+                return Ok(Applied::Ignored);
+            }
+            _ => return Err(DirectiveError::Unknown),
+        }
+        Ok(Applied::Set)
+    }
+
+    /// `client-output-buffer-limit <class> <hard> <soft> <seconds> [...]`.
+    fn apply_output_limits(&mut self, args: &[String]) -> Result<(), DirectiveError> {
+        // A CONFIG SET value arrives as one argument with spaces in it.
+        let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+        if words.is_empty() || words.len() % 4 != 0 {
+            return Err(DirectiveError::Invalid(
+                "Wrong number of arguments in buffer limit configuration.".into(),
+            ));
+        }
+        let mut next = self.clone();
+        for chunk in words.chunks(4) {
+            let [class, hard, soft, secs] = chunk else {
+                return Err(DirectiveError::Arity);
+            };
+            let limit = OutputLimit {
+                hard: usize::try_from(memory(hard)?)
+                    .map_err(|_| DirectiveError::Invalid("value out of range".into()))?,
+                soft: usize::try_from(memory(soft)?)
+                    .map_err(|_| DirectiveError::Invalid("value out of range".into()))?,
+                soft_seconds: Duration::from_secs(int(secs)?),
+            };
+            match class.to_ascii_lowercase().as_str() {
+                "normal" => next.output_limit_normal = limit,
+                "pubsub" => next.output_limit_pubsub = limit,
+                "replica" | "slave" => next.output_limit_replica = limit,
+                _ => {
+                    return Err(DirectiveError::Invalid(
+                        "Invalid client class specified in buffer limit configuration.".into(),
+                    ));
+                }
+            }
+        }
+        *self = next;
+        Ok(())
+    }
+
+    /// The value CONFIG GET shows for `name`, formatted as redis-server does.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let limit = |l: &OutputLimit| format!("{} {} {}", l.hard, l.soft, l.soft_seconds.as_secs());
+        Some(match name {
+            "bind" => self.bind.join(" "),
+            "port" => self.port.to_string(),
+            "unixsocket" => self
+                .unixsocket
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            "unixsocketperm" => format!("{:o}", self.unixsocketperm),
+            "maxclients" => self.maxclients.to_string(),
+            "timeout" => self.timeout.to_string(),
+            "tcp-keepalive" => self.tcp_keepalive.to_string(),
+            "proto-max-bulk-len" => self.proto_max_bulk_len.to_string(),
+            "client-query-buffer-limit" => self.client_query_buffer_limit.to_string(),
+            "client-output-buffer-limit" => format!(
+                "normal {} slave {} pubsub {}",
+                limit(&self.output_limit_normal),
+                limit(&self.output_limit_replica),
+                limit(&self.output_limit_pubsub)
+            ),
+            "loglevel" => self.loglevel.clone(),
+            "logfile" => self.logfile.clone(),
+            "databases" => self.databases.to_string(),
+            "shutdown-timeout" => self.shutdown_timeout.as_secs().to_string(),
+            _ => return None,
+        })
+    }
+
+    /// Every directive name CONFIG GET can show.
+    pub fn names() -> &'static [&'static str] {
+        NAMES
+    }
+
+    /// Loads a configuration the way redis-server does: the file's text (if
+    /// any), then each `--name value...` option as one more line. Returns the
+    /// configuration and one warning per ignored directive.
+    ///
+    /// # Errors
+    ///
+    /// The first bad line, as a [`ConfigError`] to print before exiting.
+    pub fn load(file_text: &str, options: &[String]) -> Result<(Self, Vec<String>), ConfigError> {
+        let mut text = file_text.to_owned();
+        // As redis-server: options start on a fresh line and every value is
+        // quoted, so values with spaces survive.
+        text.push('\n');
+        let mut first = true;
+        for opt in options {
+            if let Some(name) = opt.strip_prefix("--") {
+                if !first {
+                    text.push('\n');
+                }
+                text.push_str(name);
+                first = false;
+            } else {
+                let _ = write!(
+                    text,
+                    " \"{}\"",
+                    opt.replace('\\', "\\\\").replace('"', "\\\"")
+                );
+            }
+        }
+        let mut config = Self::default();
+        let mut warnings = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let trimmed = line.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let fail = |error| ConfigError {
+                line: i + 1,
+                text: trimmed.to_owned(),
+                error,
+                version: env!("CARGO_PKG_VERSION"),
+            };
+            let Some(words) = split_args(trimmed.as_bytes()) else {
+                return Err(fail(DirectiveError::Invalid(
+                    "Unbalanced quotes in configuration line".into(),
+                )));
+            };
+            let mut words = words
+                .into_iter()
+                .map(|w| String::from_utf8_lossy(&w).into_owned());
+            let Some(name) = words.next() else { continue };
+            let args: Vec<String> = words.collect();
+            match config.apply(&name, &args, false).map_err(fail)? {
+                Applied::Set => {}
+                Applied::Ignored => warnings.push(format!(
+                    "line {}: '{}' concerns data or persistence, which respub does not have; ignored",
+                    i + 1,
+                    name
+                )),
+            }
+        }
+        Ok((config, warnings))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn opts(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn file_then_options() {
+        let file = "# comment\nport 7000\nmaxclients 50\nsave 900 1\nappendonly no\n\nclient-output-buffer-limit pubsub 1mb 256kb 10\n";
+        let (c, warnings) = Config::load(
+            file,
+            &opts(&["--port", "7001", "--bind", "127.0.0.1", "::1"]),
+        )
+        .unwrap();
+        assert_eq!(c.port, 7001);
+        assert_eq!(c.maxclients, 50);
+        assert_eq!(c.bind, vec!["127.0.0.1", "::1"]);
+        assert_eq!(
+            c.output_limit_pubsub,
+            OutputLimit {
+                hard: 1024 * 1024,
+                soft: 256 * 1024,
+                soft_seconds: Duration::from_secs(10)
+            }
+        );
+        assert_eq!(warnings.len(), 2);
+        assert!(warnings[0].contains("'save'"));
+    }
+
+    #[test]
+    fn errors_name_the_line_like_redis() {
+        let err = Config::load("port 7391\nfoo bar\n", &[]).unwrap_err();
+        assert_eq!((err.line, err.text.as_str()), (2, "foo bar"));
+        assert_eq!(
+            err.error.to_string(),
+            "Bad directive or wrong number of arguments"
+        );
+        let err = Config::load("port 7391\nport\n", &[]).unwrap_err();
+        assert_eq!(err.error.to_string(), "wrong number of arguments");
+        let err = Config::load("", &opts(&["--port", "7391", "--maxclients", "x"])).unwrap_err();
+        assert_eq!(err.text, "maxclients \"x\"");
+        assert_eq!(
+            err.error.to_string(),
+            "argument couldn't be parsed into an integer"
+        );
+        let shown = err.to_string();
+        assert!(shown.contains("*** FATAL CONFIG FILE ERROR"));
+        assert!(shown.contains(">>> 'maxclients \"x\"'"));
+    }
+
+    #[test]
+    fn memory_units() {
+        assert_eq!(parse_memory("32mb"), Some(32 * 1024 * 1024));
+        assert_eq!(parse_memory("1GB"), Some(1 << 30));
+        assert_eq!(parse_memory("512k"), Some(512_000));
+        assert_eq!(parse_memory("100"), Some(100));
+        assert_eq!(parse_memory("10xb"), None);
+        assert_eq!(parse_memory("mb"), None);
+    }
+
+    #[test]
+    fn config_set_semantics() {
+        let mut c = Config::default();
+        assert_eq!(c.apply("timeout", &opts(&["5"]), true), Ok(Applied::Set));
+        assert_eq!(
+            c.apply("port", &opts(&["1"]), true),
+            Err(DirectiveError::Immutable)
+        );
+        assert_eq!(
+            c.apply("save", &opts(&[""]), true),
+            Err(DirectiveError::Immutable)
+        );
+        assert_eq!(
+            c.apply(
+                "client-output-buffer-limit",
+                &opts(&["pubsub 32mb 8mb 60 normal 0 0 0"]),
+                true
+            ),
+            Ok(Applied::Set)
+        );
+        assert_eq!(
+            c.get("client-output-buffer-limit").unwrap(),
+            "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+        );
+        // A bad class leaves every limit as it was.
+        let before = c.clone().output_limit_pubsub;
+        assert!(
+            c.apply(
+                "client-output-buffer-limit",
+                &opts(&["pubsub 1 1 1 bogus 0 0 0"]),
+                true
+            )
+            .is_err()
+        );
+        assert_eq!(c.output_limit_pubsub, before);
     }
 }

@@ -84,11 +84,12 @@ where
     let shared = Arc::clone(&session.shared);
     let mut buf = BytesMut::with_capacity(IDLE_READ);
     let mut decoder = Decoder::new();
-    let limits = DecodeLimits {
-        max_bulk_len: shared.config.proto_max_bulk_len,
-        unauthenticated: false,
-    };
     loop {
+        let config = shared.config.load_full();
+        let limits = DecodeLimits {
+            max_bulk_len: config.proto_max_bulk_len,
+            unauthenticated: false,
+        };
         loop {
             match decoder.decode(&mut buf, limits) {
                 Ok(Some(args)) => {
@@ -108,7 +109,7 @@ where
                 }
             }
         }
-        if buf.len() > shared.config.client_query_buffer_limit {
+        if buf.len() > config.client_query_buffer_limit {
             tracing::warn!(
                 client = client.id,
                 "closing client that reached max query buffer length"

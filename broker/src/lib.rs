@@ -43,4 +43,4 @@ pub mod stats;
 
 pub use config::{Config, OutputLimit};
 pub use error::Error;
-pub use server::run;
+pub use server::{Listener, run, serve};

@@ -1,56 +1,157 @@
-//! `respub-server`: parses flags, sets up logging, binds, and runs.
+//! `respub-server`: reads the configuration the way redis-server does, sets
+//! up logging, binds, and runs until SIGINT, SIGTERM or SHUTDOWN.
+//!
+//! ```text
+//! respub-server [/path/to/redis.conf] [--directive value ...]
+//! ```
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::os::unix::fs::PermissionsExt;
 
-use anyhow::Context;
-use clap::Parser;
-use respub_broker::Config;
+use anyhow::{Context, bail};
+use respub_broker::{Config, Listener};
 
-/// A Redis-protocol pub/sub broker.
-#[derive(Debug, Parser)]
-#[command(name = "respub-server", version, about)]
-struct Args {
-    /// TCP port to listen on.
-    #[arg(long, default_value_t = 6379)]
-    port: u16,
-    /// Address to bind.
-    #[arg(long, default_value = "127.0.0.1")]
-    bind: String,
-    /// Maximum number of connected clients.
-    #[arg(long, default_value_t = 10_000)]
-    maxclients: usize,
-    /// Log level: debug, verbose, notice or warning (Redis' names), or a
-    /// tracing filter.
-    #[arg(long, default_value = "notice")]
-    loglevel: String,
+const USAGE: &str = "Usage: respub-server [/path/to/redis.conf] [options]
+       respub-server -v or --version
+       respub-server -h or --help
+
+Options are redis.conf directives written as --name value, for example:
+       respub-server --port 6380 --bind 127.0.0.1 ::1
+       respub-server /etc/redis/redis.conf --loglevel verbose
+
+Directives respub implements: bind, port, unixsocket, unixsocketperm,
+maxclients, timeout, tcp-keepalive, proto-max-bulk-len,
+client-query-buffer-limit, client-output-buffer-limit, loglevel, logfile,
+databases, shutdown-timeout. Data and persistence directives (save,
+appendonly, maxmemory, ...) are accepted and ignored with a warning.";
+
+fn filter(level: &str) -> &'static str {
+    match level {
+        "debug" => "debug",
+        "verbose" => "info",
+        "notice" => "info",
+        "nothing" => "off",
+        _ => "warn",
+    }
 }
 
-fn filter(level: &str) -> String {
-    match level {
-        "debug" => "debug".into(),
-        "verbose" => "info".into(),
-        "notice" => "info".into(),
-        "warning" => "warn".into(),
-        other => other.into(),
+/// Binds one `bind` address as redis-server does: `*` is every IPv4
+/// address, `::*` every IPv6 one, a leading `-` makes the address optional,
+/// and IPv6 sockets are v6-only so that `0.0.0.0` and `::` can share a port.
+fn bind_tcp(spec: &str, port: u16) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+    let (optional, host) = match spec.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, spec),
+    };
+    let ip: IpAddr = match host {
+        "*" => "0.0.0.0".parse()?,
+        "::*" => "::".parse()?,
+        other => other
+            .parse()
+            .with_context(|| format!("invalid bind address '{other}'"))?,
+    };
+    let addr = SocketAddr::new(ip, port);
+    let bound = (|| -> std::io::Result<std::net::TcpListener> {
+        let socket = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
+            socket2::Type::STREAM,
+            None,
+        )?;
+        socket.set_reuse_address(true)?;
+        if ip.is_ipv6() {
+            socket.set_only_v6(true)?;
+        }
+        socket.bind(&addr.into())?;
+        socket.listen(511)?;
+        socket.set_nonblocking(true)?;
+        Ok(socket.into())
+    })();
+    match bound {
+        Ok(listener) => Ok(Some(tokio::net::TcpListener::from_std(listener)?)),
+        Err(err) if optional => {
+            tracing::warn!(%addr, %err, "could not bind an optional address; skipping it");
+            Ok(None)
+        }
+        Err(err) => Err(err).with_context(|| format!("could not bind {addr}")),
     }
+}
+
+fn init_logging(config: &Config) -> anyhow::Result<()> {
+    let env_filter = tracing_subscriber::EnvFilter::new(filter(&config.loglevel));
+    if config.logfile.is_empty() {
+        tracing_subscriber::fmt().with_env_filter(env_filter).init();
+    } else {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&config.logfile)
+            .with_context(|| format!("can't open the log file {}", config.logfile))?;
+        tracing_subscriber::fmt()
+            .with_env_filter(env_filter)
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .init();
+    }
+    Ok(())
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter(&args.loglevel)))
-        .init();
-    let addr: SocketAddr = format!("{}:{}", args.bind, args.port)
-        .parse()
-        .with_context(|| format!("invalid --bind/--port: {}:{}", args.bind, args.port))?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("could not bind {addr}"))?;
-    let config = Config {
-        maxclients: args.maxclients,
-        ..Config::default()
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("-h" | "--help") => {
+            println!("{USAGE}");
+            return Ok(());
+        }
+        Some("-v" | "--version") => {
+            println!("respub-server {}", env!("CARGO_PKG_VERSION"));
+            return Ok(());
+        }
+        _ => {}
+    }
+    let file = match args.first() {
+        Some(first) if !first.starts_with("--") => Some(std::path::PathBuf::from(args.remove(0))),
+        _ => None,
     };
+    let text = match &file {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("can't open config file '{}'", path.display()))?,
+        None => String::new(),
+    };
+    let (mut config, warnings) = match Config::load(&text, &args) {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            eprintln!("{err}");
+            std::process::exit(1);
+        }
+    };
+    config.config_file = file.map(|p| std::fs::canonicalize(&p).unwrap_or(p));
+    init_logging(&config)?;
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+
+    let mut listeners = Vec::new();
+    if config.port != 0 {
+        for spec in &config.bind {
+            if let Some(l) = bind_tcp(spec, config.port)? {
+                listeners.push(Listener::Tcp(l));
+            }
+        }
+    }
+    if let Some(path) = &config.unixsocket {
+        let _ = std::fs::remove_file(path);
+        let l = tokio::net::UnixListener::bind(path)
+            .with_context(|| format!("could not bind {}", path.display()))?;
+        if config.unixsocketperm != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(config.unixsocketperm))?;
+        }
+        listeners.push(Listener::Unix(l));
+    }
+    if listeners.is_empty() {
+        bail!("nothing to listen on: set a port and a bind address, or a unixsocket");
+    }
+
     // SIGINT (Ctrl-C) and SIGTERM (systemd, container runtimes) both stop
     // the server gracefully: queued output is flushed before exit.
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -61,6 +162,10 @@ async fn main() -> anyhow::Result<()> {
             _ = sigterm.recv() => {}
         }
     };
-    respub_broker::run(listener, config, shutdown).await?;
+    let unixsocket = config.unixsocket.clone();
+    respub_broker::serve(listeners, config, shutdown).await?;
+    if let Some(path) = unixsocket {
+        let _ = std::fs::remove_file(path);
+    }
     Ok(())
 }

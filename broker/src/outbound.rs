@@ -92,6 +92,22 @@ impl Outbound {
         Pushed::Queued
     }
 
+    /// Whether the queue is over `limit` now, without pushing anything (the
+    /// periodic check of a client that receives nothing more). Closes and
+    /// empties the queue if so.
+    pub fn check_limit(&self, limit: &OutputLimit, now: Instant) -> bool {
+        let mut st = self.state.lock();
+        if st.closed || !over_limit(&mut st, limit, now) {
+            return false;
+        }
+        st.closed = true;
+        st.discard = true;
+        st.frames.clear();
+        drop(st);
+        self.wake.notify_one();
+        true
+    }
+
     /// Bytes queued and not yet written (Redis' `omem`, roughly).
     pub fn pending(&self) -> usize {
         self.state.lock().pending

@@ -29,6 +29,7 @@ use indexmap::IndexMap;
 use parking_lot::{Mutex, RwLock};
 
 use crate::client::Client;
+use crate::config::OutputLimit;
 use crate::glob;
 use crate::reply::{put_bulk, put_header};
 
@@ -245,32 +246,45 @@ impl Registry {
     }
 
     /// PUBLISH: delivers to the channel's subscribers, then to the
-    /// subscribers of every matching pattern.
-    pub fn publish(&self, channel: &[u8], message: &[u8], publisher: u64) -> Published {
+    /// subscribers of every matching pattern. Subscribers are in the
+    /// `pubsub` output-limit class: `limit` is that class's limit.
+    pub fn publish(
+        &self,
+        channel: &[u8],
+        message: &[u8],
+        publisher: u64,
+        limit: &OutputLimit,
+    ) -> Published {
         let _order = self.stripe(channel).lock();
         let mut out = Published::default();
         if let Some(subs) = self.channels.get(channel) {
             let parts: [&[u8]; 2] = [channel, message];
             let mut frame = Lazy::new(b"message", &parts);
-            deliver(subs.values(), &mut frame, publisher, &mut out);
+            deliver(subs.values(), &mut frame, publisher, limit, &mut out);
         }
         let patterns = self.patterns.read();
         for (pattern, subs) in patterns.matching(channel) {
             let parts: [&[u8]; 3] = [pattern, channel, message];
             let mut frame = Lazy::new(b"pmessage", &parts);
-            deliver(subs.values(), &mut frame, publisher, &mut out);
+            deliver(subs.values(), &mut frame, publisher, limit, &mut out);
         }
         out
     }
 
     /// SPUBLISH: delivers to the shard channel's subscribers.
-    pub fn spublish(&self, channel: &[u8], message: &[u8], publisher: u64) -> Published {
+    pub fn spublish(
+        &self,
+        channel: &[u8],
+        message: &[u8],
+        publisher: u64,
+        limit: &OutputLimit,
+    ) -> Published {
         let _order = self.stripe(channel).lock();
         let mut out = Published::default();
         if let Some(subs) = self.shard.get(channel) {
             let parts: [&[u8]; 2] = [channel, message];
             let mut frame = Lazy::new(b"smessage", &parts);
-            deliver(subs.values(), &mut frame, publisher, &mut out);
+            deliver(subs.values(), &mut frame, publisher, limit, &mut out);
         }
         out
     }
@@ -322,6 +336,7 @@ fn deliver<'c>(
     subs: impl Iterator<Item = &'c Arc<Client>>,
     frame: &mut Lazy<'_>,
     publisher: u64,
+    limit: &OutputLimit,
     out: &mut Published,
 ) {
     for client in subs {
@@ -329,7 +344,7 @@ fn deliver<'c>(
         if client.id == publisher {
             out.to_self.push(bytes);
         } else {
-            client.send(bytes);
+            client.send(bytes, limit);
         }
         out.receivers += 1;
     }
@@ -339,7 +354,6 @@ fn deliver<'c>(
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use crate::config::Config;
     use crate::stats::Stats;
 
     fn client(id: u64) -> Arc<Client> {
@@ -347,7 +361,6 @@ mod tests {
             id,
             String::new(),
             String::new(),
-            Arc::new(Config::default()),
             Arc::new(Stats::default()),
         ))
     }
@@ -384,11 +397,22 @@ mod tests {
         r.subscribe(Kind::Pattern, Bytes::from_static(b"*"), &a);
         r.subscribe(Kind::Pattern, Bytes::from_static(b"f*"), &a);
         r.subscribe(Kind::Channel, Bytes::from_static(b"foo"), &c);
-        assert_eq!(r.publish(b"foo", b"m", 99).receivers, 4);
-        assert_eq!(r.spublish(b"foo", b"m", 99).receivers, 0);
-        assert_eq!(r.publish(b"", b"m", 99).receivers, 0);
+        assert_eq!(
+            r.publish(b"foo", b"m", 99, &OutputLimit::UNLIMITED)
+                .receivers,
+            4
+        );
+        assert_eq!(
+            r.spublish(b"foo", b"m", 99, &OutputLimit::UNLIMITED)
+                .receivers,
+            0
+        );
+        assert_eq!(
+            r.publish(b"", b"m", 99, &OutputLimit::UNLIMITED).receivers,
+            0
+        );
         assert_eq!(a.out.queued_frames(), 3);
-        let own = r.publish(b"foo", b"self", 1);
+        let own = r.publish(b"foo", b"self", 1, &OutputLimit::UNLIMITED);
         assert_eq!((own.receivers, own.to_self.len()), (4, 3));
     }
 
@@ -426,7 +450,8 @@ mod tests {
             let channel = word(&mut rng, 6);
             let want = kept.iter().filter(|p| glob::matches(p, &channel)).count();
             assert_eq!(
-                r.publish(&channel, b"m", 0).receivers,
+                r.publish(&channel, b"m", 0, &OutputLimit::UNLIMITED)
+                    .receivers,
                 want,
                 "channel {channel:?}"
             );
@@ -446,7 +471,7 @@ mod tests {
         b.set_resp3(true);
         r.subscribe(Kind::Shard, Bytes::from_static(b"sh"), &a);
         r.subscribe(Kind::Shard, Bytes::from_static(b"sh"), &b);
-        let own = r.spublish(b"sh", b"x", 1);
+        let own = r.spublish(b"sh", b"x", 1, &OutputLimit::UNLIMITED);
         assert_eq!(
             own.to_self,
             vec![Bytes::from_static(

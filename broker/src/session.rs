@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use arc_swap::ArcSwap;
 use bytes::{Bytes, BytesMut};
 use indexmap::IndexSet;
 use tokio_util::sync::CancellationToken;
@@ -27,8 +28,11 @@ pub struct Shared {
     pub registry: Registry,
     /// Connected clients.
     pub clients: Clients,
-    /// Configuration.
-    pub config: Arc<Config>,
+    /// Configuration; CONFIG SET swaps in a new one, readers load it once
+    /// per command or per PUBLISH.
+    pub config: ArcSwap<Config>,
+    /// The TCP port actually bound (INFO `tcp_port`; 0 when not on TCP).
+    pub port: u16,
     /// Counters.
     pub stats: Arc<Stats>,
     /// When the server started (INFO `uptime_in_seconds`).
@@ -37,11 +41,13 @@ pub struct Shared {
     pub run_id: String,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
+    /// Cancelled to ask the server to shut down (the SHUTDOWN command).
+    pub stop: CancellationToken,
 }
 
 impl Shared {
     /// Fresh shared state for one server run.
-    pub fn new(config: Config, shutdown: CancellationToken) -> Self {
+    pub fn new(config: Config, port: u16, shutdown: CancellationToken) -> Self {
         use std::hash::{BuildHasher, Hasher};
         let run_id: String = (0..3)
             .map(|i| {
@@ -56,11 +62,13 @@ impl Shared {
         Self {
             registry: Registry::new(),
             clients: Clients::new(),
-            config: Arc::new(config),
+            config: ArcSwap::from_pointee(config),
+            port,
             stats: Arc::new(Stats::default()),
             started: Instant::now(),
             run_id,
             shutdown,
+            stop: CancellationToken::new(),
         }
     }
 }
@@ -190,18 +198,28 @@ impl Session {
         self.sync_counts();
     }
 
-    /// Hands the current command's output to the outbound queue.
+    /// Hands the current command's output to the outbound queue, under the
+    /// output limit of the client's class after the command.
     pub fn flush(&mut self) {
+        if self.out.is_empty() && self.pushes.is_empty() {
+            return;
+        }
+        let config = self.shared.config.load();
+        let limit = if self.subscribed() {
+            &config.output_limit_pubsub
+        } else {
+            &config.output_limit_normal
+        };
         let suppressed = self.reply_off || self.skip_this;
         if !self.out.is_empty() {
             let out = self.out.split();
             if !suppressed {
-                self.client.send(out.freeze());
+                self.client.send(out.freeze(), limit);
             }
         }
         if !self.pushes.is_empty() {
             let pushes = self.pushes.split().freeze();
-            self.client.send(pushes);
+            self.client.send(pushes, limit);
         }
     }
 

@@ -17,10 +17,11 @@ import socket
 
 COMMANDS = ["publish", "spublish", "subscribe", "unsubscribe", "psubscribe", "punsubscribe",
             "ssubscribe", "sunsubscribe", "pubsub", "ping", "echo", "select", "quit", "reset",
-            "hello", "auth", "client", "info", "time", "command"]
+            "hello", "auth", "client", "info", "time", "command", "config", "shutdown"]
 SUBCOMMANDS = {
     "client": ["id", "setname", "getname", "setinfo", "info", "list", "kill", "help", "reply"],
     "command": ["count", "list", "info", "docs", "help"],
+    "config": ["get", "set", "resetstat", "rewrite", "help"],
 }
 
 

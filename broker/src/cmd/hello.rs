@@ -88,7 +88,7 @@ fn hello(s: &mut Session, args: &[Bytes]) {
     }
     let id = i64::try_from(s.client.id).unwrap_or(i64::MAX);
     let proto = if s.resp3 { 3 } else { 2 };
-    let version = s.shared.config.redis_version.clone();
+    let version = s.shared.config.load().redis_version.clone();
     let mut r = s.reply();
     r.map(7);
     r.bulk(b"server");

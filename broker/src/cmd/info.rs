@@ -68,6 +68,7 @@ fn human(bytes: u64) -> String {
 fn section(s: &Session, name: &str, out: &mut String) {
     let shared = &s.shared;
     let stats = &shared.stats;
+    let config = shared.config.load();
     let (rss, uptime) = (process_rss(), shared.started.elapsed().as_secs());
     // `write!` into a String cannot fail.
     let _ = match name {
@@ -77,16 +78,21 @@ fn section(s: &Session, name: &str, out: &mut String) {
              redis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\n\
              multiplexing_api:epoll\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\n\
              server_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\n\
-             executable:\r\nconfig_file:\r\nio_threads_active:0\r\nrespub_version:{}\r\n",
-            shared.config.redis_version,
+             executable:\r\nconfig_file:{}\r\nio_threads_active:0\r\nrespub_version:{}\r\n",
+            config.redis_version,
             std::env::consts::OS,
             std::env::consts::ARCH,
             std::process::id(),
             shared.run_id,
-            shared.config.port,
+            shared.port,
             now().as_micros(),
             uptime,
             uptime / 86400,
+            config
+                .config_file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
             env!("CARGO_PKG_VERSION"),
         ),
         "clients" => {
@@ -98,7 +104,7 @@ fn section(s: &Session, name: &str, out: &mut String) {
                  client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\n\
                  tracking_clients:0\r\npubsub_clients:{}\r\nclients_in_timeout_table:0\r\n",
                 all.len(),
-                shared.config.maxclients,
+                config.maxclients,
                 pubsub,
             )
         }

@@ -7,11 +7,13 @@
 
 mod client;
 mod command;
+mod config;
 mod hello;
 mod info;
 mod ping;
 mod publish;
 mod pubsub;
+mod shutdown;
 mod subscribe;
 
 use bytes::Bytes;
@@ -80,6 +82,8 @@ pub(crate) static COMMANDS: &[Spec] = &[
     info::INFO,
     info::TIME,
     command::COMMAND,
+    config::CONFIG,
+    shutdown::SHUTDOWN,
 ];
 
 fn lookup<'a>(table: &'a [Spec], name: &[u8]) -> Option<&'a Spec> {

@@ -41,9 +41,6 @@ pub(crate) const RESET: Spec = Spec {
     run: reset,
 };
 
-/// Databases SELECT accepts (Redis' `databases` default).
-const DATABASES: i64 = 16;
-
 fn ping(s: &mut Session, args: &[Bytes]) {
     if args.len() > 2 {
         return arity_error(s, "ping");
@@ -76,7 +73,7 @@ fn select(s: &mut Session, args: &[Bytes]) {
     else {
         return s.error(b"ERR value is not an integer or out of range");
     };
-    if !(0..DATABASES).contains(&db) {
+    if !(0..i64::from(s.shared.config.load().databases)).contains(&db) {
         return s.error(b"ERR DB index is out of range");
     }
     s.client.meta.lock().db = u32::try_from(db).unwrap_or_default();

@@ -30,10 +30,11 @@ fn publish(s: &mut Session, args: &[Bytes], sharded: bool) {
         return;
     };
     let registry = &s.shared.registry;
+    let limit = s.shared.config.load().output_limit_pubsub;
     let done = if sharded {
-        registry.spublish(channel, message, s.client.id)
+        registry.spublish(channel, message, s.client.id, &limit)
     } else {
-        registry.publish(channel, message, s.client.id)
+        registry.publish(channel, message, s.client.id, &limit)
     };
     let stats = &s.shared.stats;
     Stats::add(&stats.messages_published, 1);

@@ -1,0 +1,187 @@
+//! CONFIG GET, SET, RESETSTAT, REWRITE and HELP.
+//!
+//! CONFIG SET applies every pair to a copy of the configuration and swaps
+//! it in only if all of them are valid, so a failed CONFIG SET changes
+//! nothing, as in Redis 7.
+
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+
+use super::pubsub::help_lines;
+use super::{Spec, arity_error, c_str};
+use crate::config::{Applied, Config, DirectiveError};
+use crate::session::Session;
+
+const SUBCOMMANDS: &[Spec] = &[
+    Spec {
+        name: "config|get",
+        arity: -3,
+        flags: 0,
+        subcommands: &[],
+        run: get,
+    },
+    Spec {
+        name: "config|set",
+        arity: -4,
+        flags: 0,
+        subcommands: &[],
+        run: set,
+    },
+    Spec {
+        name: "config|resetstat",
+        arity: 2,
+        flags: 0,
+        subcommands: &[],
+        run: resetstat,
+    },
+    Spec {
+        name: "config|rewrite",
+        arity: 2,
+        flags: 0,
+        subcommands: &[],
+        run: rewrite,
+    },
+    Spec {
+        name: "config|help",
+        arity: 2,
+        flags: 0,
+        subcommands: &[],
+        run: help,
+    },
+];
+
+pub(crate) const CONFIG: Spec = Spec {
+    name: "config",
+    arity: -2,
+    flags: 0,
+    subcommands: SUBCOMMANDS,
+    run: super::unknown_subcommand,
+};
+
+/// Values CONFIG GET shows for directives that only concern data or
+/// persistence, so that tools which read them (exporters, job queues) see
+/// what a never-saving, keyspace-less server would report.
+const DATA_VALUES: &[(&str, &str)] = &[
+    ("save", ""),
+    ("appendonly", "no"),
+    ("maxmemory", "0"),
+    ("maxmemory-policy", "noeviction"),
+    ("notify-keyspace-events", ""),
+    ("protected-mode", "no"),
+    ("daemonize", "no"),
+];
+
+fn get(s: &mut Session, args: &[Bytes]) {
+    let config = s.shared.config.load();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for pattern in args.iter().skip(2) {
+        let pattern = pattern.to_ascii_lowercase();
+        let known = Config::names()
+            .iter()
+            .filter_map(|n| Some((*n, config.get(n)?)))
+            .chain(DATA_VALUES.iter().map(|(n, v)| (*n, (*v).to_owned())));
+        for (name, value) in known {
+            if crate::glob::matches(&pattern, name.as_bytes())
+                && !pairs.iter().any(|(n, _)| n == name)
+            {
+                pairs.push((name.to_owned(), value));
+            }
+        }
+    }
+    let mut r = s.reply();
+    r.map(pairs.len());
+    for (name, value) in &pairs {
+        r.bulk(name.as_bytes());
+        r.bulk(value.as_bytes());
+    }
+}
+
+fn set(s: &mut Session, args: &[Bytes]) {
+    let pairs = args.get(2..).unwrap_or_default();
+    if pairs.len() % 2 != 0 {
+        return arity_error(s, "config|set");
+    }
+    let mut next = Config::clone(&s.shared.config.load());
+    let mut seen: Vec<String> = Vec::new();
+    for pair in pairs.chunks(2) {
+        let [name, value] = pair else { continue };
+        let name_text = String::from_utf8_lossy(c_str(name, usize::MAX)).to_ascii_lowercase();
+        let fail = |why: &str| {
+            let mut text = b"ERR CONFIG SET failed (possibly related to argument '".to_vec();
+            text.extend_from_slice(c_str(name, usize::MAX));
+            text.extend_from_slice(b"') - ");
+            text.extend_from_slice(why.as_bytes());
+            text
+        };
+        if seen.contains(&name_text) {
+            return s.error(&fail("duplicate parameter"));
+        }
+        seen.push(name_text.clone());
+        let value = vec![String::from_utf8_lossy(value).into_owned()];
+        match next.apply(&name_text, &value, true) {
+            Ok(Applied::Set) => {}
+            Ok(Applied::Ignored) | Err(DirectiveError::Immutable)
+                if DATA_VALUES.iter().any(|(n, _)| *n == name_text) =>
+            {
+                tracing::warn!(directive = %name_text, "CONFIG SET of a data directive respub does not have; ignored");
+            }
+            Ok(Applied::Ignored) => {}
+            Err(DirectiveError::Unknown) => {
+                let mut text =
+                    b"ERR Unknown option or number of arguments for CONFIG SET - '".to_vec();
+                text.extend_from_slice(c_str(name, usize::MAX));
+                text.push(b'\'');
+                return s.error(&text);
+            }
+            Err(err) => return s.error(&fail(&err.to_string())),
+        }
+    }
+    s.shared.config.store(std::sync::Arc::new(next));
+    s.reply().ok();
+}
+
+fn resetstat(s: &mut Session, _: &[Bytes]) {
+    let stats = &s.shared.stats;
+    for counter in [
+        &stats.connections_received,
+        &stats.rejected_connections,
+        &stats.commands_processed,
+        &stats.messages_published,
+        &stats.messages_delivered,
+        &stats.net_input_bytes,
+        &stats.net_output_bytes,
+        &stats.output_limit_disconnections,
+        &stats.error_replies,
+    ] {
+        counter.store(0, Ordering::Relaxed);
+    }
+    s.reply().ok();
+}
+
+fn rewrite(s: &mut Session, _: &[Bytes]) {
+    if s.shared.config.load().config_file.is_none() {
+        s.error(b"ERR The server is running without a config file");
+    } else {
+        s.error(b"ERR Rewriting config file: respub does not rewrite configuration files");
+    }
+}
+
+fn help(s: &mut Session, _: &[Bytes]) {
+    help_lines(
+        s,
+        &[
+            "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+            "HELP",
+            "    Print this help.",
+        ],
+    );
+}

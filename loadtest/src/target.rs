@@ -1,0 +1,487 @@
+//! The servers under test: ones already running (`--target NAME=HOST:PORT`)
+//! and ones the load tester starts itself (`--spawn KIND`).
+//!
+//! A spawned server gets a free 127.0.0.1 port and no persistence, is
+//! started afresh before every scenario (Redis keeps pattern and channel
+//! tables allocated after use, which would tilt the next scenario), and is
+//! killed when its [`Running`] guard drops. Dropping is what happens on
+//! success, on error (the `?` unwinds the stack of guards) and on Ctrl-C
+//! (`main` drops the whole benchmark future), so no server outlives the load
+//! tester unless the load tester itself is killed with SIGKILL.
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::resp::{Conn, Frame};
+
+/// How long a started server may take to answer PING.
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Servers the load tester knows how to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ServerKind {
+    /// respub's own `respub-server`.
+    Respub,
+    /// `redis-server`, with `--save '' --appendonly no`.
+    #[value(name = "redis-server")]
+    Redis,
+    /// `valkey-server`, started like redis-server.
+    #[value(name = "valkey-server")]
+    Valkey,
+}
+
+impl ServerKind {
+    /// The name the report shows.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ServerKind::Respub => "respub",
+            ServerKind::Redis => "redis-server",
+            ServerKind::Valkey => "valkey-server",
+        }
+    }
+
+    /// The executable's file name.
+    fn binary(self) -> &'static str {
+        match self {
+            ServerKind::Respub => "respub-server",
+            ServerKind::Redis => "redis-server",
+            ServerKind::Valkey => "valkey-server",
+        }
+    }
+
+    /// Arguments that start it on `port`, loopback only, without
+    /// persistence and with room for many clients (the `idle` scenario).
+    fn args(self, port: u16) -> Vec<String> {
+        let port = port.to_string();
+        match self {
+            ServerKind::Respub => vec![
+                "--port".into(),
+                port,
+                "--bind".into(),
+                "127.0.0.1".into(),
+                "--maxclients".into(),
+                "1000000".into(),
+                "--loglevel".into(),
+                "warning".into(),
+            ],
+            ServerKind::Redis | ServerKind::Valkey => vec![
+                "--port".into(),
+                port,
+                "--bind".into(),
+                "127.0.0.1".into(),
+                "--save".into(),
+                String::new(),
+                "--appendonly".into(),
+                "no".into(),
+                "--maxclients".into(),
+                "100000".into(),
+                "--protected-mode".into(),
+                "no".into(),
+                "--loglevel".into(),
+                "warning".into(),
+            ],
+        }
+    }
+
+    /// Finds the executable: `explicit` if given; respub-server next to the
+    /// load tester's own binary (`target/<profile>/`, or its parent when
+    /// running from `target/<profile>/deps/` as tests do), then `PATH`.
+    pub(crate) fn locate(self, explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+        if let Some(p) = explicit {
+            if p.is_file() {
+                return Ok(p.to_owned());
+            }
+            bail!("{} binary {} does not exist", self.name(), p.display());
+        }
+        let mut candidates = Vec::new();
+        if self == ServerKind::Respub {
+            if let Ok(exe) = std::env::current_exe() {
+                for dir in exe.ancestors().skip(1).take(2) {
+                    candidates.push(dir.join(self.binary()));
+                }
+            }
+        }
+        if let Some(path) = std::env::var_os("PATH") {
+            candidates.extend(std::env::split_paths(&path).map(|d| d.join(self.binary())));
+        }
+        if let Some(found) = candidates.into_iter().find(|c| c.is_file()) {
+            return Ok(found);
+        }
+        match self {
+            ServerKind::Respub => bail!(
+                "respub-server not found next to the load tester nor in PATH; build it with \
+                 `cargo build --release -p respub-broker --bin respub-server` or pass --respub-bin PATH"
+            ),
+            ServerKind::Redis => {
+                bail!("redis-server not found in PATH; install it or pass --redis-bin PATH")
+            }
+            ServerKind::Valkey => {
+                bail!("valkey-server not found in PATH; install it or pass --valkey-bin PATH")
+            }
+        }
+    }
+}
+
+/// Where a target comes from.
+#[derive(Debug, Clone)]
+pub(crate) enum Source {
+    /// Already running; never restarted, and CPU/RSS are not measured.
+    External(SocketAddr),
+    /// Started by the load tester from `bin`.
+    Spawn {
+        /// Which server.
+        kind: ServerKind,
+        /// Its executable.
+        bin: PathBuf,
+    },
+    /// A respub broker inside the test process (tests only).
+    #[cfg(test)]
+    InProcess,
+}
+
+/// One server under test.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    /// The column header in the report.
+    pub(crate) name: String,
+    /// How to reach or start it.
+    pub(crate) source: Source,
+}
+
+impl Target {
+    /// Parses `NAME=HOST:PORT`.
+    pub(crate) fn parse_external(spec: &str) -> anyhow::Result<Self> {
+        let (name, addr) = spec
+            .split_once('=')
+            .with_context(|| format!("--target {spec:?}: expected NAME=HOST:PORT"))?;
+        let addr = std::net::ToSocketAddrs::to_socket_addrs(addr)
+            .with_context(|| format!("--target {spec:?}: cannot resolve {addr:?}"))?
+            .next()
+            .with_context(|| format!("--target {spec:?}: {addr:?} has no address"))?;
+        Ok(Self {
+            name: name.to_owned(),
+            source: Source::External(addr),
+        })
+    }
+
+    /// Starts (or, for an external target, just checks) the server and
+    /// returns the guard that stops it.
+    pub(crate) async fn start(&self) -> anyhow::Result<Running> {
+        match &self.source {
+            Source::External(addr) => {
+                // Already running: either it answers now or it never will.
+                wait_ready(*addr, None, Duration::from_secs(3)).await?;
+                Ok(Running {
+                    addr: *addr,
+                    process: None,
+                    #[cfg(test)]
+                    in_process: None,
+                })
+            }
+            Source::Spawn { kind, bin } => spawn(*kind, bin).await,
+            #[cfg(test)]
+            Source::InProcess => in_process::start().await,
+        }
+    }
+}
+
+/// A started server. Dropping it stops the server.
+#[derive(Debug)]
+pub(crate) struct Running {
+    /// Where it listens.
+    pub(crate) addr: SocketAddr,
+    process: Option<Process>,
+    /// Keeps an in-process broker running; dropping it shuts it down.
+    #[cfg(test)]
+    #[allow(dead_code)]
+    in_process: Option<in_process::Handle>,
+}
+
+impl Running {
+    /// The server's pid, when it is a child process whose `/proc` entry the
+    /// load tester may read.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(|p| p.child.id())
+    }
+}
+
+/// A child server process; killed and reaped on drop.
+struct Process {
+    child: Child,
+    log: PathBuf,
+}
+
+impl fmt::Debug for Process {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Process")
+            .field("pid", &self.child.id())
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+impl Process {
+    /// The end of the server's log, for error messages.
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines
+            .iter()
+            .skip(lines.len().saturating_sub(10))
+            .copied()
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // SIGKILL: nothing of the server's state is worth a graceful stop,
+        // and it cannot be ignored. `wait` reaps it so no zombie remains.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+        tracing::debug!(pid = self.child.id(), "stopped server");
+    }
+}
+
+/// A port that was free a moment ago. The kernel picks it; the listener is
+/// closed before the server binds it, so another process could take it in
+/// between: [`spawn`] retries on a bind failure.
+fn free_port() -> anyhow::Result<u16> {
+    let l = std::net::TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0))
+        .context("finding a free port")?;
+    Ok(l.local_addr()?.port())
+}
+
+async fn spawn(kind: ServerKind, bin: &Path) -> anyhow::Result<Running> {
+    let mut last_err = None;
+    for _attempt in 0..3 {
+        let port = free_port()?;
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let log = std::env::temp_dir().join(format!(
+            "respub-loadtest-{}-{}-{port}.log",
+            kind.binary(),
+            std::process::id()
+        ));
+        let out =
+            std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        let err = out.try_clone()?;
+        let child = Command::new(bin)
+            .args(kind.args(port))
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            // Its own process group: a Ctrl-C in the terminal reaches only
+            // the load tester, which then stops the server itself, in order.
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let mut process = Process { child, log };
+        tracing::debug!(pid = process.child.id(), %addr, "started {}", kind.name());
+        match wait_ready(addr, Some(&mut process), READY_TIMEOUT).await {
+            Ok(()) => {
+                return Ok(Running {
+                    addr,
+                    process: Some(process),
+                    #[cfg(test)]
+                    in_process: None,
+                });
+            }
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| anyhow::anyhow!("could not start {}", kind.name())))
+}
+
+/// Waits until `addr` answers PING, failing early if `process` exits.
+async fn wait_ready(
+    addr: SocketAddr,
+    mut process: Option<&mut Process>,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(p) = process.as_deref_mut() {
+            if let Some(status) = p.child.try_wait()? {
+                bail!("server exited during startup ({status}):\n{}", p.log_tail());
+            }
+        }
+        let attempt = tokio::time::timeout(Duration::from_secs(2), async {
+            let mut conn = Conn::connect(addr, false).await?;
+            conn.command(&[b"PING"]).await
+        })
+        .await;
+        match attempt {
+            Ok(Ok(Frame::Simple(s))) if s.as_ref() == b"PONG" => return Ok(()),
+            Ok(Ok(other)) if Instant::now() >= deadline => {
+                bail!("{addr} answered PING with {other:?}")
+            }
+            Ok(Err(e)) if Instant::now() >= deadline => {
+                return Err(e.context(format!("{addr} is not answering")));
+            }
+            Err(_) if Instant::now() >= deadline => bail!("{addr}: PING timed out"),
+            _ => {}
+        }
+        // Polling a process that is starting up; not a test synchronisation.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[cfg(test)]
+mod in_process {
+    //! A respub broker running in the test's own runtime, through the
+    //! broker's public API.
+
+    use std::net::{Ipv4Addr, SocketAddr};
+
+    use tokio::sync::oneshot;
+
+    use super::Running;
+
+    /// Stops the broker when dropped.
+    #[derive(Debug)]
+    pub(crate) struct Handle {
+        _stop: oneshot::Sender<()>,
+    }
+
+    pub(crate) async fn start() -> anyhow::Result<Running> {
+        let listener =
+            tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let shutdown = async {
+                let _ = rx.await;
+            };
+            if let Err(e) =
+                respub_broker::run(listener, respub_broker::Config::default(), shutdown).await
+            {
+                tracing::error!(%e, "in-process broker failed");
+            }
+        });
+        Ok(Running {
+            addr,
+            process: None,
+            in_process: Some(Handle { _stop: tx }),
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn spawned_redis_is_stopped_when_the_guard_drops() {
+        let bin = ServerKind::Redis.locate(None).expect(
+            "redis-server is not installed: run the README's test command, which installs it",
+        );
+        let target = Target {
+            name: "redis-server".into(),
+            source: Source::Spawn {
+                kind: ServerKind::Redis,
+                bin,
+            },
+        };
+        let running = target.start().await.unwrap();
+        let pid = running.pid().unwrap();
+        let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+        assert!(proc_dir.exists());
+        let mut conn = Conn::connect(running.addr, false).await.unwrap();
+        assert_eq!(
+            conn.command(&[b"CONFIG", b"GET", b"save"]).await.unwrap(),
+            Frame::Array(vec![Frame::Bulk("save".into()), Frame::Bulk("".into())])
+        );
+        drop(running);
+        // Drop kills and reaps the child: its /proc entry is gone at once.
+        assert!(!proc_dir.exists(), "redis-server {pid} still running");
+    }
+
+    #[tokio::test]
+    async fn spawned_redis_is_stopped_when_an_error_unwinds() {
+        let bin = ServerKind::Redis.locate(None).expect(
+            "redis-server is not installed: run the README's test command, which installs it",
+        );
+        let target = Target {
+            name: "redis-server".into(),
+            source: Source::Spawn {
+                kind: ServerKind::Redis,
+                bin,
+            },
+        };
+        let mut seen_pid = None;
+        let result: anyhow::Result<()> = async {
+            let running = target.start().await?;
+            seen_pid = running.pid();
+            bail!("scenario failed")
+        }
+        .await;
+        assert!(result.is_err());
+        let pid = seen_pid.unwrap();
+        assert!(!PathBuf::from(format!("/proc/{pid}")).exists());
+    }
+
+    #[tokio::test]
+    async fn spawned_redis_is_stopped_when_the_run_is_cancelled() {
+        // Ctrl-C in main drops the benchmark future mid-flight; model that
+        // by racing a future that holds the guard against an already-ready one.
+        let bin = ServerKind::Redis.locate(None).expect(
+            "redis-server is not installed: run the README's test command, which installs it",
+        );
+        let target = Target {
+            name: "redis-server".into(),
+            source: Source::Spawn {
+                kind: ServerKind::Redis,
+                bin,
+            },
+        };
+        let (pid_tx, pid_rx) = tokio::sync::oneshot::channel();
+        let (cancel_tx, cancel_rx) = tokio::sync::oneshot::channel::<()>();
+        let run = async {
+            let running = target.start().await?;
+            let _ = pid_tx.send(running.pid());
+            std::future::pending::<()>().await;
+            anyhow::Ok(())
+        };
+        let interrupt = async {
+            let pid = pid_rx.await;
+            let _ = cancel_tx.send(());
+            pid
+        };
+        let (pid, _) = tokio::join!(interrupt, async {
+            tokio::select! {
+                r = run => r,
+                _ = cancel_rx => Ok(()),
+            }
+        });
+        let pid = pid.unwrap().unwrap();
+        assert!(!PathBuf::from(format!("/proc/{pid}")).exists());
+    }
+
+    #[test]
+    fn missing_valkey_gives_a_clear_message() {
+        let err = ServerKind::Valkey
+            .locate(Some(Path::new("/nonexistent/valkey-server")))
+            .unwrap_err();
+        assert!(err.to_string().contains("does not exist"), "{err}");
+        if ServerKind::Valkey.locate(None).is_err() {
+            let err = ServerKind::Valkey.locate(None).unwrap_err().to_string();
+            assert!(err.contains("valkey-server not found"), "{err}");
+        }
+    }
+
+    #[test]
+    fn parses_external_targets() {
+        let t = Target::parse_external("a=127.0.0.1:6379").unwrap();
+        assert_eq!(t.name, "a");
+        assert!(Target::parse_external("127.0.0.1:6379").is_err());
+    }
+}
