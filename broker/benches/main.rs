@@ -1,5 +1,5 @@
 //! Criterion benchmarks for the broker's hot paths: request decoding (ours
-//! against `redis-protocol`), glob matching, reply encoding and registry
+//! against `redis-protocol`), reply encoding, glob matching and registry
 //! fan-out to 1, 100 and 10,000 subscribers, with and without patterns held.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,7 +10,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use respub_broker::client::Client;
 use respub_broker::parse::{DecodeLimits, Decoder};
 use respub_broker::registry::{Kind, Registry};
-use respub_broker::{OutputLimit, glob};
+use respub_broker::{OutputLimit, glob, reply};
 
 fn publish_pipeline(n: usize, payload: usize) -> Vec<u8> {
     let body = "x".repeat(payload);
@@ -56,6 +56,40 @@ fn decode(c: &mut Criterion) {
             },
         );
     }
+    group.finish();
+}
+
+fn encode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("encode");
+    for payload in [64usize, 1024] {
+        let body = vec![b'x'; payload];
+        group.throughput(Throughput::Bytes(payload as u64));
+        group.bench_function(BenchmarkId::new("message-frame", payload), |b| {
+            let mut buf = BytesMut::with_capacity(2048);
+            b.iter(|| {
+                buf.clear();
+                reply::put_header(&mut buf, b'>', 3);
+                reply::put_bulk(&mut buf, b"message");
+                reply::put_bulk(&mut buf, b"channel");
+                reply::put_bulk(&mut buf, &body);
+                buf.len()
+            });
+        });
+    }
+    group.bench_function("subscribe-confirmations-x10", |b| {
+        let mut buf = BytesMut::with_capacity(2048);
+        b.iter(|| {
+            buf.clear();
+            let mut r = reply::Reply::new(&mut buf, false);
+            for i in 0..10 {
+                r.push(3);
+                r.bulk(b"subscribe");
+                r.bulk(b"channel");
+                r.int(i);
+            }
+            buf.len()
+        });
+    });
     group.finish();
 }
 
@@ -130,5 +164,5 @@ fn patterns(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decode, globs, fanout, patterns);
+criterion_group!(benches, decode, encode, globs, fanout, patterns);
 criterion_main!(benches);
