@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::OutputLimit;
 use crate::outbound::{Outbound, Pushed};
+
 use crate::stats::Stats;
 
 /// Mutable descriptive fields, read by `CLIENT LIST` and `CLIENT INFO`.
@@ -117,10 +118,12 @@ impl Client {
     }
 
     /// Queues a frame for this client under the output-buffer `limit` of its
-    /// class. A client over its limit is disconnected and logged once.
-    pub fn send(&self, frame: Bytes, limit: &OutputLimit) -> bool {
-        match self.out.push(frame, limit) {
-            Pushed::Queued => true,
+    /// class, without waking its writer; returns true when the writer needs
+    /// a wake-up ([`Outbound::wake`]) for it. A client over its limit is
+    /// disconnected and logged once.
+    pub fn send_deferred(&self, frame: &Bytes, limit: &OutputLimit) -> bool {
+        match self.out.push_deferred(frame, limit) {
+            Pushed::Queued { wake } => wake,
             Pushed::Closed => false,
             Pushed::OverLimit => {
                 self.close_for_limit("scheduled to be closed ASAP");

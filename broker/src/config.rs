@@ -91,6 +91,11 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// The configuration file, if any (INFO `config_file`).
     pub config_file: Option<PathBuf>,
+    /// `io-threads`: worker threads serving connections (used by the
+    /// binary). 1, as in Redis, is fastest when the machine is shared with
+    /// the clients: a delivery handed between cores costs more than a second
+    /// core gives. More threads scale publishers to different channels.
+    pub io_threads: usize,
 }
 
 impl Default for Config {
@@ -114,6 +119,7 @@ impl Default for Config {
             redis_version: "7.2.4".to_owned(),
             shutdown_timeout: Duration::from_secs(10),
             config_file: None,
+            io_threads: 1,
         }
     }
 }
@@ -179,7 +185,6 @@ const IGNORED: &[&str] = &[
     "lazyfree-lazy-user-del",
     "lazyfree-lazy-user-flush",
     "replica-lazy-flush",
-    "io-threads",
     "io-threads-do-reads",
     "activerehashing",
     "activedefrag",
@@ -282,6 +287,7 @@ const NAMES: &[&str] = &[
     "logfile",
     "databases",
     "shutdown-timeout",
+    "io-threads",
 ];
 
 /// Parses a Redis memory amount: `1gb`, `32mb`, `512k`, plain bytes.
@@ -432,6 +438,16 @@ impl Config {
                 self.databases = int(one(args)?)?;
             }
             "shutdown-timeout" => self.shutdown_timeout = Duration::from_secs(int(one(args)?)?),
+            "io-threads" => {
+                immutable(self)?;
+                let n: usize = int(one(args)?)?;
+                if !(1..=128).contains(&n) {
+                    return Err(DirectiveError::Invalid(
+                        "argument must be between 1 and 128 inclusive".into(),
+                    ));
+                }
+                self.io_threads = n;
+            }
             other if IGNORED.contains(&other) => {
                 if running {
                     return Err(DirectiveError::Immutable);
@@ -506,6 +522,7 @@ impl Config {
             "logfile" => self.logfile.clone(),
             "databases" => self.databases.to_string(),
             "shutdown-timeout" => self.shutdown_timeout.as_secs().to_string(),
+            "io-threads" => self.io_threads.to_string(),
             _ => return None,
         })
     }

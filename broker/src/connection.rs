@@ -21,8 +21,8 @@ use crate::parse::{DecodeLimits, Decoder};
 use crate::session::{Close, Session, Shared};
 use crate::stats::Stats;
 
-/// How much the read buffer grows by when it runs out of room.
-const READ_CHUNK: usize = 16 * 1024;
+/// The most a single read asks for (a publisher streaming requests).
+const MAX_READ: usize = 64 * 1024;
 
 /// The read buffer of a connection that sends little (most subscribers):
 /// small, because an idle subscriber should cost as little as possible.
@@ -83,6 +83,9 @@ where
     let client = Arc::clone(&session.client);
     let shared = Arc::clone(&session.shared);
     let mut buf = BytesMut::with_capacity(IDLE_READ);
+    // How much the next read asks for: grows while reads fill the buffer (a
+    // busy publisher), back to IDLE_READ once reads are small again.
+    let mut read_size = IDLE_READ;
     let mut decoder = Decoder::new();
     loop {
         let config = shared.config.load_full();
@@ -90,24 +93,29 @@ where
             max_bulk_len: config.proto_max_bulk_len,
             unauthenticated: false,
         };
-        loop {
+        let ended = loop {
             match decoder.decode(&mut buf, limits) {
                 Ok(Some(args)) => {
                     client.touch();
                     cmd::execute(session, &args);
                     session.flush();
                     if session.close == Close::AfterReply {
-                        return End::Flush;
+                        break Some(End::Flush);
                     }
                 }
-                Ok(None) => break,
+                Ok(None) => break None,
                 Err(err) => {
                     tracing::debug!(client = client.id, %err, "protocol error");
                     session.error(&err.reply_text());
                     session.flush();
-                    return End::Flush;
+                    break Some(End::Flush);
                 }
             }
+        };
+        // Everything this batch queued leaves now, in one write per client.
+        session.wake_all();
+        if let Some(end) = ended {
+            return end;
         }
         if buf.len() > config.client_query_buffer_limit {
             tracing::warn!(
@@ -117,19 +125,30 @@ where
             return End::Drop;
         }
         client.meta.lock().qbuf = buf.len();
-        if buf.is_empty() && buf.capacity() > 4 * READ_CHUNK {
+        if buf.is_empty() && read_size == IDLE_READ && buf.capacity() > 2 * MAX_READ {
             // A large request grew the buffer; do not keep it while idle.
             buf = BytesMut::with_capacity(IDLE_READ);
-        } else if buf.capacity() - buf.len() < IDLE_READ / 4 {
-            buf.reserve(READ_CHUNK);
         }
+        if buf.capacity() - buf.len() < read_size {
+            buf.reserve(read_size);
+        }
+        let room = buf.capacity() - buf.len();
         tokio::select! {
             biased;
             () = client.kill.cancelled() => return End::Drop,
             () = shared.shutdown.cancelled() => return End::Flush,
             read = reader.read_buf(&mut buf) => match read {
                 Ok(0) | Err(_) => return End::Drop,
-                Ok(n) => Stats::add(&shared.stats.net_input_bytes, n as u64),
+                Ok(n) => {
+                    Stats::add(&shared.stats.net_input_bytes, n as u64);
+                    read_size = if n >= room {
+                        (read_size * 4).min(MAX_READ)
+                    } else if n < IDLE_READ / 2 {
+                        IDLE_READ
+                    } else {
+                        read_size
+                    };
+                }
             },
         }
     }

@@ -22,7 +22,7 @@ Options are redis.conf directives written as --name value, for example:
 Directives respub implements: bind, port, unixsocket, unixsocketperm,
 maxclients, timeout, tcp-keepalive, proto-max-bulk-len,
 client-query-buffer-limit, client-output-buffer-limit, loglevel, logfile,
-databases, shutdown-timeout. Data and persistence directives (save,
+databases, shutdown-timeout, io-threads. Data and persistence directives (save,
 appendonly, maxmemory, ...) are accepted and ignored with a warning.";
 
 fn filter(level: &str) -> &'static str {
@@ -95,8 +95,7 @@ fn init_logging(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("-h" | "--help") => {
@@ -127,6 +126,17 @@ async fn main() -> anyhow::Result<()> {
     };
     config.config_file = file.map(|p| std::fs::canonicalize(&p).unwrap_or(p));
     init_logging(&config)?;
+    // The runtime is built after the configuration is read, because its
+    // size is configuration (`io-threads`).
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.io_threads)
+        .enable_all()
+        .build()
+        .context("could not start the runtime")?
+        .block_on(serve(config, warnings))
+}
+
+async fn serve(config: Config, warnings: Vec<String>) -> anyhow::Result<()> {
     for warning in warnings {
         tracing::warn!("{warning}");
     }

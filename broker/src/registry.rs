@@ -153,6 +153,9 @@ pub struct Published {
     /// Frames for the publisher itself, held back so that they follow its
     /// `:N` reply, as Redis 7.2+ orders them.
     pub to_self: Vec<Bytes>,
+    /// Subscribers whose writer must be woken: the publisher wakes them at
+    /// the end of its batch of requests, not once per message.
+    pub wake: Vec<Arc<Client>>,
 }
 
 /// A frame encoded lazily, once per protocol version.
@@ -173,7 +176,7 @@ impl<'a> Lazy<'a> {
         }
     }
 
-    fn get(&mut self, resp3: bool) -> Bytes {
+    fn get(&mut self, resp3: bool) -> &Bytes {
         let slot = if resp3 { &mut self.r3 } else { &mut self.r2 };
         slot.get_or_insert_with(|| {
             let size =
@@ -190,7 +193,6 @@ impl<'a> Lazy<'a> {
             }
             buf.freeze()
         })
-        .clone()
     }
 }
 
@@ -342,9 +344,11 @@ fn deliver<'c>(
     for client in subs {
         let bytes = frame.get(client.resp3());
         if client.id == publisher {
-            out.to_self.push(bytes);
+            out.to_self.push(bytes.clone());
         } else {
-            client.send(bytes, limit);
+            if client.send_deferred(bytes, limit) {
+                out.wake.push(Arc::clone(client));
+            }
         }
         out.receivers += 1;
     }

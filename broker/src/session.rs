@@ -109,6 +109,10 @@ pub struct Session {
     pub out: BytesMut,
     /// Push-flagged output of the current command, never suppressed.
     pub pushes: BytesMut,
+    /// Clients (subscribers) whose writers this batch of requests must wake.
+    pub wakes: Vec<Arc<Client>>,
+    /// This client's own writer must be woken at the end of the batch.
+    pub wake_self: bool,
 }
 
 impl Session {
@@ -127,6 +131,8 @@ impl Session {
             close: Close::No,
             out: BytesMut::with_capacity(256),
             pushes: BytesMut::new(),
+            wakes: Vec::new(),
+            wake_self: false,
         }
     }
 
@@ -214,12 +220,24 @@ impl Session {
         if !self.out.is_empty() {
             let out = self.out.split();
             if !suppressed {
-                self.client.send(out.freeze(), limit);
+                self.wake_self |= self.client.send_deferred(&out.freeze(), limit);
             }
         }
         if !self.pushes.is_empty() {
             let pushes = self.pushes.split().freeze();
-            self.client.send(pushes, limit);
+            self.wake_self |= self.client.send_deferred(&pushes, limit);
+        }
+    }
+
+    /// Wakes every writer this batch of requests queued frames for: Redis
+    /// writes client buffers once per event-loop turn, respub once per
+    /// batch of requests read from the socket.
+    pub fn wake_all(&mut self) {
+        for client in self.wakes.drain(..) {
+            client.out.wake();
+        }
+        if std::mem::take(&mut self.wake_self) {
+            self.client.out.wake();
         }
     }
 

@@ -42,4 +42,5 @@ fn publish(s: &mut Session, args: &[Bytes], sharded: bool) {
     s.reply()
         .int(i64::try_from(done.receivers).unwrap_or(i64::MAX));
     s.push_frames(done.to_self);
+    s.wakes.extend(done.wake);
 }
