@@ -91,6 +91,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// The configuration file, if any (INFO `config_file`).
     pub config_file: Option<PathBuf>,
+    /// `requirepass`: the `default` user's password; `None` is `nopass`.
+    pub requirepass: Option<String>,
     /// `io-threads`: worker threads serving connections (used by the
     /// binary). 1, as in Redis, is fastest when the machine is shared with
     /// the clients: a delivery handed between cores costs more than a second
@@ -120,6 +122,7 @@ impl Default for Config {
             shutdown_timeout: Duration::from_secs(10),
             config_file: None,
             io_threads: 1,
+            requirepass: None,
         }
     }
 }
@@ -288,6 +291,7 @@ const NAMES: &[&str] = &[
     "databases",
     "shutdown-timeout",
     "io-threads",
+    "requirepass",
 ];
 
 /// Parses a Redis memory amount: `1gb`, `32mb`, `512k`, plain bytes.
@@ -438,6 +442,10 @@ impl Config {
                 self.databases = int(one(args)?)?;
             }
             "shutdown-timeout" => self.shutdown_timeout = Duration::from_secs(int(one(args)?)?),
+            "requirepass" => {
+                let pass = one(args)?;
+                self.requirepass = (!pass.is_empty()).then(|| pass.to_owned());
+            }
             "io-threads" => {
                 immutable(self)?;
                 let n: usize = int(one(args)?)?;
@@ -523,6 +531,7 @@ impl Config {
             "databases" => self.databases.to_string(),
             "shutdown-timeout" => self.shutdown_timeout.as_secs().to_string(),
             "io-threads" => self.io_threads.to_string(),
+            "requirepass" => self.requirepass.clone().unwrap_or_default(),
             _ => return None,
         })
     }

@@ -91,7 +91,7 @@ where
         let config = shared.config.load_full();
         let limits = DecodeLimits {
             max_bulk_len: config.proto_max_bulk_len,
-            unauthenticated: false,
+            unauthenticated: !session.authenticated,
         };
         let ended = loop {
             match decoder.decode(&mut buf, limits) {

@@ -97,6 +97,9 @@ pub struct Session {
     pub shards: IndexSet<Bytes>,
     /// RESP3 after `HELLO 3`.
     pub resp3: bool,
+    /// Whether the client may run commands: true from the start when the
+    /// `default` user has no password, else after AUTH or HELLO AUTH.
+    pub authenticated: bool,
     /// `CLIENT REPLY OFF`.
     pub reply_off: bool,
     /// `CLIENT REPLY SKIP` was the previous command.
@@ -118,6 +121,7 @@ pub struct Session {
 impl Session {
     /// A session for a freshly accepted client.
     pub fn new(client: Arc<Client>, shared: Arc<Shared>) -> Self {
+        let authenticated = shared.config.load().requirepass.is_none();
         Self {
             client,
             shared,
@@ -125,6 +129,7 @@ impl Session {
             patterns: IndexSet::new(),
             shards: IndexSet::new(),
             resp3: false,
+            authenticated,
             reply_off: false,
             skip_next: false,
             skip_this: false,

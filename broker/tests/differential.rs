@@ -108,8 +108,27 @@ enum Segment {
     Gone,
 }
 
+/// How each step is closed off on every client.
+#[derive(Clone, Copy, Debug)]
+enum Barrier {
+    /// SUBSCRIBE + UNSUBSCRIBE of a marker channel: works in every state
+    /// but before authentication.
+    Subscribe,
+    /// An unknown command named after the marker: Redis checks that a
+    /// command exists before authentication, so this works before AUTH (but
+    /// not under CLIENT REPLY OFF, which suppresses errors).
+    UnknownCommand,
+}
+
 /// Runs the barrier on `conn` and returns the frames received before it.
-fn barrier(conn: &mut Conn, marker: &[u8]) -> Option<Vec<Frame>> {
+fn barrier(conn: &mut Conn, marker: &[u8], kind: Barrier) -> Option<Vec<Frame>> {
+    if let Barrier::UnknownCommand = kind {
+        conn.send(&[&b"__BARRIER__"[..], marker]);
+        let mut end = b"-ERR unknown command '__BARRIER__', with args beginning with: '".to_vec();
+        end.extend_from_slice(marker);
+        end.extend_from_slice(b"' \r\n");
+        return conn.frames_until(|f| f.raw == end);
+    }
     conn.send(&[&b"SUBSCRIBE"[..], marker]);
     conn.send(&[&b"UNSUBSCRIBE"[..], marker]);
     let is = |f: &Frame, kind: &str| {
@@ -123,7 +142,12 @@ fn barrier(conn: &mut Conn, marker: &[u8]) -> Option<Vec<Frame>> {
 }
 
 /// Runs `steps` against one server; returns, per step, per client, what was received.
-fn run(port: u16, clients: usize, steps: &[Step]) -> Vec<Vec<(Segment, Vec<Frame>)>> {
+fn run(
+    port: u16,
+    clients: usize,
+    steps: &[Step],
+    kind: Barrier,
+) -> Vec<Vec<(Segment, Vec<Frame>)>> {
     let mut conns: Vec<Option<Conn>> = (0..clients).map(|_| Some(Conn::connect(port))).collect();
     let mut transcript = Vec::new();
     for (i, step) in steps.iter().enumerate() {
@@ -135,7 +159,7 @@ fn run(port: u16, clients: usize, steps: &[Step]) -> Vec<Vec<(Segment, Vec<Frame
                 got[step.client] = (Segment::Closed(conn.read_to_eof()), Vec::new());
                 conns[step.client] = None;
             } else {
-                let frames = barrier(conn, &marker)
+                let frames = barrier(conn, &marker, kind)
                     .unwrap_or_else(|| panic!("connection closed at step {i}: {}", step.display()));
                 got[step.client] = (Segment::Frames(Vec::new()), frames);
             }
@@ -145,7 +169,7 @@ fn run(port: u16, clients: usize, steps: &[Step]) -> Vec<Vec<(Segment, Vec<Frame
                 continue;
             }
             if let Some(conn) = slot {
-                let frames = barrier(conn, &marker).unwrap();
+                let frames = barrier(conn, &marker, kind).unwrap();
                 got[k] = (Segment::Frames(Vec::new()), frames);
             }
         }
@@ -273,8 +297,18 @@ fn known_7_0(step: &Step, issuer: bool, frames: Vec<Frame>) -> Vec<Frame> {
 
 /// Compares one sequence on both servers; `Err` describes the first difference.
 fn compare(respub: u16, redis: &RedisServer, clients: usize, steps: &[Step]) -> Result<(), String> {
-    let ours = run(respub, clients, steps);
-    let theirs = run(redis.port, clients, steps);
+    compare_with(respub, redis, clients, steps, Barrier::Subscribe)
+}
+
+fn compare_with(
+    respub: u16,
+    redis: &RedisServer,
+    clients: usize,
+    steps: &[Step],
+    kind: Barrier,
+) -> Result<(), String> {
+    let ours = run(respub, clients, steps, kind);
+    let theirs = run(redis.port, clients, steps, kind);
     for (i, step) in steps.iter().enumerate() {
         for k in 0..clients {
             let issuer = k == step.client;
@@ -770,6 +804,91 @@ fn scripted_cases_match_redis_byte_for_byte() {
         cases.len(),
         redis.version
     );
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// With `requirepass`: NOAUTH in Redis' check order, AUTH and HELLO AUTH,
+/// RESET back to unauthenticated, and the unauthenticated protocol limits.
+fn auth_cases() -> Vec<(&'static str, usize, Vec<Step>)> {
+    let hello_noauth: &[u8] = b"-NOAUTH HELLO must be called with the client already authenticated, otherwise the \
+        HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol \
+        version at the same time\r\n";
+    vec![
+        (
+            "before and after AUTH",
+            2,
+            vec![
+                c(0, "PING"),
+                c(0, "SUBSCRIBE x"),
+                c(0, "PUBLISH x m"),
+                c(0, "PUBSUB NUMSUB x"),
+                c(0, "NOSUCHCMD a"),
+                c(0, "SUBSCRIBE"),
+                c(0, "PING a b"),
+                c(0, "CLIENT SETINFO LIB-NAME x").on_7_2(b"-NOAUTH Authentication required.\r\n"),
+                c(0, "HELLO 3").on_7_2(hello_noauth),
+                c(0, "HELLO").on_7_2(hello_noauth),
+                c(0, "AUTH wrong"),
+                c(0, "AUTH default wrong"),
+                c(0, "AUTH someone secret"),
+                c(0, "AUTH a b c"),
+                c(0, "AUTH secret"),
+                c(0, "SUBSCRIBE x"),
+                c(1, "AUTH default secret"),
+                c(1, "PUBLISH x m"),
+                c(0, "RESET"),
+                c(0, "PING"),
+                c(0, "HELLO 3 AUTH default wrong"),
+                c(0, "PING"),
+                c(0, "HELLO 3 AUTH default secret SETNAME n1"),
+                c(0, "CLIENT GETNAME"),
+                c(0, "PING"),
+                c(0, "QUIT").closing(),
+                c(1, "CONFIG GET requirepass"),
+            ],
+        ),
+        (
+            "unauthenticated: at most 10 arguments",
+            1,
+            vec![raw(0, b"*11\r\n", true)],
+        ),
+        (
+            "unauthenticated: 10 arguments are fine",
+            1,
+            vec![c(0, "a b c d e f g h i j")],
+        ),
+        (
+            "unauthenticated: bulks up to 16384 bytes",
+            1,
+            vec![raw(0, b"*1\r\n$16385\r\n", true)],
+        ),
+        (
+            "unauthenticated: a 16384-byte bulk is fine",
+            1,
+            vec![cmd(0, &[b"ECHO", &[b'x'; 16384]])],
+        ),
+    ]
+}
+
+#[test]
+fn authentication_matches_redis_byte_for_byte() {
+    let respub = TestServer::start_with(respub_broker::Config {
+        requirepass: Some("secret".into()),
+        ..respub_broker::Config::default()
+    });
+    let redis = RedisServer::start_with(&["--requirepass", "secret"]);
+    let mut failures = Vec::new();
+    for (name, clients, steps) in auth_cases() {
+        if let Err(e) = compare_with(
+            respub.port,
+            &redis,
+            clients,
+            &steps,
+            Barrier::UnknownCommand,
+        ) {
+            failures.push(format!("case '{name}':\n{e}\nscript:\n{}", script(&steps)));
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 

@@ -3,9 +3,9 @@
 //! Every client library's handshake goes through here, so the HELLO map has
 //! Redis' seven fields in Redis' order, `id` is an integer and `proto` the
 //! protocol after the switch (redis-py, Lettuce and Jedis check both).
-//! respub has no users yet: the `default` user is `nopass`, as in a stock
-//! redis-server, so any password for `default` is accepted and any other
-//! user is refused.
+//! respub has one user, `default`: `nopass` as in a stock redis-server
+//! (any password accepted), or protected by `requirepass`. Any other user
+//! name is refused with Redis' WRONGPASS text.
 
 use bytes::Bytes;
 
@@ -29,10 +29,18 @@ pub(crate) const AUTH: Spec = Spec {
 
 const WRONGPASS: &[u8] = b"WRONGPASS invalid username-password pair or user is disabled.";
 
-/// Checks credentials against the (for now fixed) user table.
-fn credentials_ok(user: &[u8], _password: &[u8]) -> bool {
+/// Checks credentials for the `default` user.
+fn credentials_ok(s: &Session, user: &[u8], password: &[u8]) -> bool {
     user == b"default"
+        && match &s.shared.config.load().requirepass {
+            None => true,
+            Some(required) => required.as_bytes() == password,
+        }
 }
+
+const HELLO_NOAUTH: &[u8] = b"NOAUTH HELLO must be called with the client already authenticated, otherwise the \
+HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol \
+version at the same time";
 
 /// Redis' `validateClientName`: printable ASCII without spaces.
 pub(crate) fn valid_name(name: &[u8]) -> bool {
@@ -76,9 +84,13 @@ fn hello(s: &mut Session, args: &[Bytes]) {
         }
     }
     if let Some((user, pass)) = auth {
-        if !credentials_ok(user, pass) {
+        if !credentials_ok(s, user, pass) {
             return s.error(WRONGPASS);
         }
+        s.authenticated = true;
+    }
+    if !s.authenticated {
+        return s.error(HELLO_NOAUTH);
     }
     if let Some(name) = name {
         s.client.meta.lock().name = (!name.is_empty()).then(|| Bytes::copy_from_slice(name));
@@ -111,12 +123,24 @@ fn auth(s: &mut Session, args: &[Bytes]) {
     if args.len() > 3 {
         return s.error(b"ERR syntax error");
     }
-    match (args.get(1), args.get(2)) {
-        (Some(_), None) => s.error(
-            b"ERR AUTH <password> called without any password configured for the default user. \
-              Are you sure your configuration is correct?",
-        ),
-        (Some(user), Some(pass)) if credentials_ok(user, pass) => s.reply().ok(),
-        _ => s.error(WRONGPASS),
+    let nopass = s.shared.config.load().requirepass.is_none();
+    let (user, pass): (&[u8], &[u8]) = match (args.get(1), args.get(2)) {
+        (Some(pass), None) => {
+            if nopass {
+                return s.error(
+                    b"ERR AUTH <password> called without any password configured for the default user. \
+                      Are you sure your configuration is correct?",
+                );
+            }
+            (b"default", pass)
+        }
+        (Some(user), Some(pass)) => (user, pass),
+        _ => return,
+    };
+    if credentials_ok(s, user, pass) {
+        s.authenticated = true;
+        s.reply().ok();
+    } else {
+        s.error(WRONGPASS);
     }
 }

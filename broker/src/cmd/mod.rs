@@ -154,6 +154,9 @@ pub(crate) fn execute(s: &mut Session, args: &[Bytes]) {
     if !spec.arity_ok(args.len()) {
         return arity_error(s, spec.name);
     }
+    if !s.authenticated && spec.flags & NO_AUTH == 0 {
+        return s.error(b"NOAUTH Authentication required.");
+    }
     if s.subscribed() && !s.resp3 && spec.flags & PUBSUB_CONTEXT == 0 {
         let text = format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",

@@ -90,6 +90,7 @@ fn quit(s: &mut Session, _: &[Bytes]) {
 fn reset(s: &mut Session, _: &[Bytes]) {
     s.drop_subscriptions();
     s.set_resp3(false);
+    s.authenticated = s.shared.config.load().requirepass.is_none();
     s.reply_off = false;
     s.skip_next = false;
     s.skip_this = false;
