@@ -372,6 +372,95 @@ impl<E: SocketEmitter, D: Driver> CustomRespubAdapter<E, D> {
         Targets::Sids(selected.into_iter().collect())
     }
 
+    /// Options for a local operation with Node's private rooms emulated: a room or except
+    /// entry that is the id of a local socket selects that socket, as `io.to(socketId)`
+    /// does in Node on every node, the sender's own included.
+    pub(crate) fn local_targets(&self, opts: BroadcastOptions) -> Targets {
+        let is_local_sid = |r: &Room| {
+            r.parse::<Sid>()
+                .ok()
+                .is_some_and(|sid| self.socket_exists(sid))
+        };
+        if !opts
+            .rooms
+            .iter()
+            .chain(opts.except.iter())
+            .any(is_local_sid)
+        {
+            return Targets::Opts(Box::new(opts));
+        }
+        let rooms: Vec<String> = opts.rooms.iter().map(|r| r.to_string()).collect();
+        let except: Vec<String> = opts.except.iter().map(|r| r.to_string()).collect();
+        let volatile = opts.has_flag(BroadcastFlags::Volatile);
+        let mut sids = self.target_sids(self.resolve(&rooms, &except, volatile));
+        if let Some(sender) = opts.sid {
+            sids.retain(|sid| *sid != sender);
+        }
+        Targets::Sids(sids)
+    }
+
+    /// One set of options per local operation: the options themselves, or one per socket.
+    pub(crate) fn per_target(targets: Targets, volatile: bool) -> Vec<BroadcastOptions> {
+        match targets {
+            Targets::Opts(o) => vec![*o],
+            Targets::Sids(sids) => sids
+                .into_iter()
+                .map(|sid| {
+                    let mut o = BroadcastOptions::new(sid);
+                    if volatile {
+                        o.add_flag(BroadcastFlags::Volatile);
+                    }
+                    o
+                })
+                .collect(),
+        }
+    }
+
+    /// Broadcasts to local sockets, private rooms emulated.
+    pub(crate) fn local_broadcast(
+        &self,
+        packet: Packet,
+        targets: Targets,
+        volatile: bool,
+    ) -> Result<(), Vec<socketioxide_core::adapter::errors::SocketError>> {
+        let mut errors = Vec::new();
+        for o in Self::per_target(targets, volatile) {
+            if let Err(e) = self.local.broadcast(packet.clone(), o) {
+                errors.extend(e);
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Broadcasts with acks to local sockets, private rooms emulated.
+    pub(crate) fn local_broadcast_with_ack(
+        &self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        timeout: Duration,
+    ) -> Pin<
+        Box<
+            dyn futures_core::Stream<Item = socketioxide_core::adapter::AckStreamItem<E::AckError>>
+                + Send,
+        >,
+    > {
+        let volatile = opts.has_flag(BroadcastFlags::Volatile);
+        let streams = Self::per_target(self.local_targets(opts), volatile)
+            .into_iter()
+            .map(|o| {
+                let (s, _) = self
+                    .local
+                    .broadcast_with_ack(packet.clone(), o, Some(timeout));
+                Box::pin(s) as _
+            })
+            .collect();
+        collect_streams(streams)
+    }
+
     pub(crate) fn target_sids(&self, targets: Targets) -> Vec<Sid> {
         match targets {
             Targets::Opts(opts) => self.local.sockets(*opts),
@@ -788,10 +877,10 @@ impl<E: SocketEmitter, D: Driver> CoreAdapter<E> for CustomRespubAdapter<E, D> {
         packet: Packet,
         opts: BroadcastOptions,
     ) -> Result<(), BroadcastError> {
+        let volatile = opts.has_flag(BroadcastFlags::Volatile);
         if opts.is_local(self.local.server_id()) {
             return self
-                .local
-                .broadcast(packet, opts)
+                .local_broadcast(packet, self.local_targets(opts), volatile)
                 .map_err(BroadcastError::from);
         }
         let wire = match (self.wire_targets(&opts), event_data(&packet)) {
@@ -831,7 +920,7 @@ impl<E: SocketEmitter, D: Driver> CoreAdapter<E> for CustomRespubAdapter<E, D> {
             }
             _ => None,
         };
-        let local = self.local.broadcast(packet, opts);
+        let local = self.local_broadcast(packet, self.local_targets(opts), volatile);
         let remote = match wire {
             Some((channel, payload)) => self.publish(channel, payload).await,
             None => Ok(()),
@@ -853,8 +942,8 @@ impl<E: SocketEmitter, D: Driver> CoreAdapter<E> for CustomRespubAdapter<E, D> {
             self.wire_targets(&opts)
         };
         let Some((rooms, except)) = wire else {
-            let (local, _) = self.local.broadcast_with_ack(packet, opts, Some(timeout));
-            return Ok(AckStream::local_only(Box::pin(local)));
+            let local = self.local_broadcast_with_ack(packet, opts, timeout);
+            return Ok(AckStream::local_only(local));
         };
         let (data, bins) = match event_data(&packet) {
             Some(res) => res?,
@@ -906,7 +995,7 @@ impl<E: SocketEmitter, D: Driver> CoreAdapter<E> for CustomRespubAdapter<E, D> {
             map: self.ack_requests.clone(),
             id: request_id,
         };
-        let (local, _) = self.local.broadcast_with_ack(packet, opts, Some(timeout));
+        let local = self.local_broadcast_with_ack(packet, opts, timeout);
         self.publish(channel, payload).await?;
         Ok(AckStream::new(Box::pin(local), rx, timeout, servers, guard))
     }
@@ -922,7 +1011,9 @@ impl<E: SocketEmitter, D: Driver> CoreAdapter<E> for CustomRespubAdapter<E, D> {
             self.publish_sockets_op(&opts, SocketsOp::Join, &rooms)
                 .await?;
         }
-        self.local.add_sockets(opts, rooms);
+        for o in Self::per_target(self.local_targets(opts), false) {
+            self.local.add_sockets(o, rooms.clone());
+        }
         self.sync_rooms_impl().await
     }
 
@@ -937,7 +1028,9 @@ impl<E: SocketEmitter, D: Driver> CoreAdapter<E> for CustomRespubAdapter<E, D> {
             self.publish_sockets_op(&opts, SocketsOp::Leave, &rooms)
                 .await?;
         }
-        self.local.del_sockets(opts, rooms);
+        for o in Self::per_target(self.local_targets(opts), false) {
+            self.local.del_sockets(o, rooms.clone());
+        }
         Ok(())
     }
 
@@ -948,9 +1041,15 @@ impl<E: SocketEmitter, D: Driver> CoreAdapter<E> for CustomRespubAdapter<E, D> {
             self.publish_sockets_op(&opts, SocketsOp::Disconnect, &[])
                 .await
         };
-        self.local
-            .disconnect_socket(opts)
-            .map_err(BroadcastError::Socket)?;
+        let mut errors = Vec::new();
+        for o in Self::per_target(self.local_targets(opts), false) {
+            if let Err(e) = self.local.disconnect_socket(o) {
+                errors.extend(e);
+            }
+        }
+        if !errors.is_empty() {
+            return Err(BroadcastError::Socket(errors));
+        }
         remote.map_err(|e| BroadcastError::Adapter(AdapterError::from(e)))
     }
 
@@ -995,7 +1094,14 @@ impl<E: SocketEmitter, D: Driver> CoreAdapter<E> for CustomRespubAdapter<E, D> {
     }
 
     async fn fetch_sockets(&self, opts: BroadcastOptions) -> Result<Vec<RemoteSocketData>, Error> {
-        let mut out = self.local.fetch_sockets(opts.clone());
+        let mut out = Vec::new();
+        for o in Self::per_target(self.local_targets(opts.clone()), false) {
+            for data in self.local.fetch_sockets(o) {
+                if !out.iter().any(|d: &RemoteSocketData| d.id == data.id) {
+                    out.push(data);
+                }
+            }
+        }
         if opts.is_local(self.local.server_id()) {
             return Ok(out);
         }

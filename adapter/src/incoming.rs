@@ -129,26 +129,8 @@ impl<E: SocketEmitter, D: Driver> CustomRespubAdapter<E, D> {
         let rooms = codec::rooms_of(opts.get("rooms"));
         let except = codec::rooms_of(opts.get("except"));
         let volatile = is_true(opts.get("flags").and_then(|f| f.get("volatile")));
-        let result = match self.resolve(&rooms, &except, volatile) {
-            Targets::Opts(o) => self.local.broadcast(packet, *o),
-            Targets::Sids(sids) => {
-                let mut errors = Vec::new();
-                for sid in sids {
-                    let mut o = BroadcastOptions::new(sid);
-                    if volatile {
-                        o.add_flag(socketioxide_core::adapter::BroadcastFlags::Volatile);
-                    }
-                    if let Err(e) = self.local.broadcast(packet.clone(), o) {
-                        errors.extend(e);
-                    }
-                }
-                if errors.is_empty() {
-                    Ok(())
-                } else {
-                    Err(errors)
-                }
-            }
-        };
+        let result =
+            self.local_broadcast(packet, self.resolve(&rooms, &except, volatile), volatile);
         if let Err(errors) = result {
             tracing::debug!(
                 ?errors,

@@ -68,6 +68,9 @@
 //!
 //! ## What socketioxide's adapter API does not allow
 //!
+//! * socketioxide sockets are not in a room named by their id, as Node's are: the adapter
+//!   emulates it, so `to(<socket id>)` (and `except`, remote join, leave, disconnect, fetch)
+//!   selects that socket on every node, the local one included, whoever sent it.
 //! * socketioxide `Sid`s are 16 characters; Node socket ids are 20. `fetch_sockets`
 //!   returns Node sockets under an alias `Sid` that the adapter maps back when the
 //!   socket is used (emit, join, leave, disconnect). [`Cluster::fetch_sockets`] gives the

@@ -1,0 +1,74 @@
+// Many socket.io-client 4.8 clients in one process, driven by JSON lines on stdin, for
+// respub-socketio's interop tests. Every line out is JSON too.
+//
+//   in:  {"op":"connect","name":"c1","url":"http://127.0.0.1:3000"}
+//   out: {"ev":"connected","name":"c1","id":"<socket id>"}
+//   in:  {"op":"call","name":"c1","seq":7,"event":"join","arg":"room"}
+//   out: {"ev":"reply","name":"c1","seq":7,"data":<the ack's argument>}
+//   in:  {"op":"emit","name":"c1","event":"chat","arg":{...}}        (no ack)
+//   in:  {"op":"close","name":"c1"}
+//   out: {"ev":"event","name":"c1","event":"hello","args":[...]}   (every event received)
+//   out: {"ev":"disconnect","name":"c1","reason":"io server disconnect"}
+//
+// Binary arguments are reported as {"$bin":[...bytes]}.
+// An `ask` event with an ack is answered with the client's name (and not reported).
+import { createInterface } from "node:readline";
+import { io } from "socket.io-client";
+
+const clients = new Map();
+// Binary arguments are reported as {"$bin": [bytes...]}.
+const plain = (v) => {
+  if (v instanceof ArrayBuffer) return { $bin: [...new Uint8Array(v)] };
+  if (ArrayBuffer.isView(v)) return { $bin: [...new Uint8Array(v.buffer, v.byteOffset, v.byteLength)] };
+  if (Array.isArray(v)) return v.map(plain);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  return v;
+};
+const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+
+function handle(cmd) {
+  const { op, name } = cmd;
+  if (op === "connect") {
+    const socket = io(cmd.url, { reconnection: false, forceNew: true, ...(cmd.options ?? {}) });
+    clients.set(name, socket);
+    socket.on("connect", () => out({ ev: "connected", name, id: socket.id }));
+    socket.on("connect_error", (e) => out({ ev: "connect_error", name, message: e.message }));
+    socket.on("disconnect", (reason) => out({ ev: "disconnect", name, reason }));
+    socket.on("ask", (...args) => {
+      const ack = args.at(-1);
+      if (typeof ack === "function") ack(name);
+    });
+    socket.onAny((event, ...args) => {
+      if (event === "ask") return;
+      if (typeof args.at(-1) === "function") args.pop()(name);
+      out({ ev: "event", name, event, args: plain(args) });
+    });
+  } else if (op === "call") {
+    const socket = clients.get(name);
+    if (!socket) return out({ ev: "error", message: `no client ${name}` });
+    socket.emit(cmd.event, cmd.arg, (data) => out({ ev: "reply", name, seq: cmd.seq, data }));
+  } else if (op === "emit") {
+    const socket = clients.get(name);
+    if (!socket) return out({ ev: "error", message: `no client ${name}` });
+    socket.emit(cmd.event, cmd.arg);
+  } else if (op === "close") {
+    clients.get(name)?.close();
+    clients.delete(name);
+  } else {
+    out({ ev: "error", message: `unknown op ${op}` });
+  }
+}
+
+const rl = createInterface({ input: process.stdin });
+rl.on("line", (line) => {
+  if (!line.trim()) return;
+  try {
+    handle(JSON.parse(line));
+  } catch (e) {
+    out({ ev: "error", message: String(e) });
+  }
+});
+rl.on("close", () => {
+  for (const s of clients.values()) s.close();
+  process.exit(0);
+});
