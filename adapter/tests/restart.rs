@@ -1,6 +1,6 @@
 //! Failures: the broker (respub in process, or redis-server) restarted on the same port in
 //! the middle of traffic, with Rust and Node nodes that are not restarted; and a node that
-//! dies in the middle of a fetch-sockets request.
+//! dies in the middle of a fetch-sockets request; and the broker lost while a request waits.
 //!
 //! Needs `npm ci --prefix adapter/tests/node` and `/usr/bin/redis-server`.
 #![allow(
@@ -318,4 +318,65 @@ async fn node_dying_mid_fetch_classic() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_dying_mid_fetch_sharded() {
     dying_node_scenario(Mode::Sharded(SubscriptionMode::Static)).await;
+}
+
+/// The broker goes away while a request waits for an answer that will never
+/// come: the request fails at once with `ConnectionLost`, naming how many
+/// answers it had, instead of hanging until its (here 600 s) timeout.
+async fn broker_lost_mid_fetch(mode: Mode) {
+    let broker = Broker::start().await;
+    let url = broker.url();
+    let prefix = format!("l{:016x}", rand::random::<u64>());
+    let config = Config::default()
+        .with_mode(mode)
+        .with_prefix(prefix.clone())
+        .with_request_timeout(Duration::from_secs(600));
+    let r1 = RustServer::start(&url, config).await;
+
+    // A peer that is counted but never answers keeps the request pending.
+    let (cmd, channel, count_cmd) = match mode {
+        Mode::Classic => ("SUBSCRIBE", format!("{prefix}-request#/#"), "NUMSUB"),
+        Mode::Sharded(_) => ("SSUBSCRIBE", format!("{prefix}#/#"), "SHARDNUMSUB"),
+    };
+    let mut silent = TcpStream::connect(broker.addr).await.unwrap();
+    silent.write_all(&resp(&[cmd, &channel])).await.unwrap();
+    wait_count(broker.addr, &["PUBSUB", count_cmd, &channel], 2).await;
+
+    let cluster = r1.cluster.clone();
+    let fetch = tokio::spawn(async move { cluster.fetch_sockets("/", vec![], vec![]).await });
+    within("the fetch request at the silent peer", async {
+        let mut seen = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = silent.read(&mut chunk).await.unwrap();
+            assert!(
+                n > 0,
+                "the broker closed the silent peer's connection early"
+            );
+            seen.extend_from_slice(&chunk[..n]);
+            if String::from_utf8_lossy(&seen).contains("requestId") {
+                return;
+            }
+        }
+    })
+    .await;
+
+    broker.stop().await;
+    let result = within("fetch_sockets after the broker went away", fetch)
+        .await
+        .unwrap();
+    match result {
+        Err(respub_socketio::Error::ConnectionLost { .. }) => {}
+        other => panic!("expected ConnectionLost, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_lost_mid_fetch_classic() {
+    broker_lost_mid_fetch(Mode::Classic).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_lost_mid_fetch_sharded() {
+    broker_lost_mid_fetch(Mode::Sharded(SubscriptionMode::Static)).await;
 }
