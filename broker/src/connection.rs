@@ -63,6 +63,7 @@ where
     let end = read_loop(&mut reader, &mut session).await;
 
     session.drop_subscriptions();
+    session.stop_monitoring();
     shared.clients.remove(client.id);
     match end {
         End::Flush => client.out.close_after_flush(),

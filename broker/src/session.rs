@@ -43,6 +43,8 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     /// Cancelled to ask the server to shut down (the SHUTDOWN command).
     pub stop: CancellationToken,
+    /// Clients that ran MONITOR.
+    pub monitors: Monitors,
 }
 
 impl Shared {
@@ -69,6 +71,48 @@ impl Shared {
             run_id,
             shutdown,
             stop: CancellationToken::new(),
+            monitors: Monitors::default(),
+        }
+    }
+}
+
+/// The clients that ran MONITOR. `any` is one atomic load, so commands pay
+/// nothing while nobody monitors.
+#[derive(Debug, Default)]
+pub struct Monitors {
+    clients: parking_lot::RwLock<Vec<Arc<Client>>>,
+    count: std::sync::atomic::AtomicUsize,
+}
+
+impl Monitors {
+    /// Whether any client is monitoring.
+    pub fn any(&self) -> bool {
+        self.count.load(std::sync::atomic::Ordering::Relaxed) > 0
+    }
+
+    /// Adds a monitoring client (idempotent).
+    pub fn add(&self, client: &Arc<Client>) {
+        let mut all = self.clients.write();
+        if !all.iter().any(|c| c.id == client.id) {
+            all.push(Arc::clone(client));
+            self.count
+                .store(all.len(), std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Removes a client (on RESET or disconnect).
+    pub fn remove(&self, id: u64) {
+        let mut all = self.clients.write();
+        all.retain(|c| c.id != id);
+        self.count
+            .store(all.len(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Sends `line` to every monitor, waking each writer at once.
+    pub fn feed(&self, line: &Bytes) {
+        for c in self.clients.read().iter() {
+            c.out
+                .push(line.clone(), &crate::config::OutputLimit::UNLIMITED);
         }
     }
 }
@@ -116,6 +160,10 @@ pub struct Session {
     pub wakes: Vec<Arc<Client>>,
     /// This client's own writer must be woken at the end of the batch.
     pub wake_self: bool,
+    /// This client ran MONITOR.
+    pub monitoring: bool,
+    /// The MONITOR line of the current command, fed after its reply.
+    pub monitor_line: Option<Bytes>,
 }
 
 impl Session {
@@ -138,6 +186,8 @@ impl Session {
             pushes: BytesMut::new(),
             wakes: Vec::new(),
             wake_self: false,
+            monitoring: false,
+            monitor_line: None,
         }
     }
 
@@ -193,6 +243,13 @@ impl Session {
         self.client.set_resp3(on);
     }
 
+    /// Stops monitoring (RESET, disconnect).
+    pub fn stop_monitoring(&mut self) {
+        if std::mem::take(&mut self.monitoring) {
+            self.shared.monitors.remove(self.client.id);
+        }
+    }
+
     /// Drops every subscription without notification (RESET, disconnect).
     pub fn drop_subscriptions(&mut self) {
         let registry = &self.shared.registry;
@@ -210,8 +267,16 @@ impl Session {
     }
 
     /// Hands the current command's output to the outbound queue, under the
-    /// output limit of the client's class after the command.
+    /// output limit of the client's class after the command, then feeds
+    /// monitors (after the reply, as Redis does).
     pub fn flush(&mut self) {
+        self.flush_replies();
+        if let Some(line) = self.monitor_line.take() {
+            self.shared.monitors.feed(&line);
+        }
+    }
+
+    fn flush_replies(&mut self) {
         if self.out.is_empty() && self.pushes.is_empty() {
             return;
         }

@@ -219,3 +219,39 @@ fn time_is_two_bulk_integers_near_now() {
     assert!(secs.abs_diff(now) <= GUARD.as_secs());
     assert!(usecs < 1_000_000);
 }
+
+/// MONITOR lines for the same commands from respub and redis-server, with
+/// the timestamp and the client's port masked.
+#[test]
+fn monitor_matches_redis_format() {
+    fn run(port: u16) -> Vec<String> {
+        let mut mon = Conn::connect(port);
+        assert_eq!(mon.call(&["MONITOR"]), b"+OK\r\n");
+        let mut c = Conn::connect(port);
+        c.call(&["ECHO", "a b\"\u{1}\\\n"]);
+        c.call(&["AUTH", "x", "y"]);
+        c.call(&["HELLO", "3", "AUTH", "default", "pw", "SETNAME", "n"]);
+        c.call(&["NOSUCHX"]);
+        c.call(&["PING", "a", "b"]);
+        c.call(&["SELECT", "2"]);
+        c.call(&["SUBSCRIBE", "q"]);
+        // Everything fed before the monitor's own PING is answered.
+        mon.send(&["PING"]);
+        let fed = mon.frames_until(|f| f.raw == b"+PONG\r\n").unwrap();
+        let mut lines = Vec::new();
+        for f in fed {
+            let line = String::from_utf8(f.raw).unwrap();
+            // +1795434041.397762 [0 127.0.0.1:44250] ... -> +T [0 ADDR] ...
+            let (_, rest) = line.split_once(' ').unwrap();
+            let (db, rest) = rest.split_once(' ').unwrap();
+            let (_, rest) = rest.split_once("] ").unwrap();
+            lines.push(format!("+T {db} ADDR] {rest}"));
+        }
+        lines
+    }
+    let respub = TestServer::start();
+    let redis = common::RedisServer::start();
+    let ours = run(respub.port);
+    assert_eq!(ours, run(redis.port));
+    assert_eq!(ours.len(), 6, "{ours:?}");
+}

@@ -17,7 +17,7 @@ import socket
 
 COMMANDS = ["publish", "spublish", "subscribe", "unsubscribe", "psubscribe", "punsubscribe",
             "ssubscribe", "sunsubscribe", "pubsub", "ping", "echo", "select", "quit", "reset",
-            "hello", "auth", "client", "info", "time", "command", "config", "shutdown"]
+            "hello", "auth", "client", "info", "time", "command", "config", "shutdown", "monitor"]
 SUBCOMMANDS = {
     "client": ["id", "setname", "getname", "setinfo", "info", "list", "kill", "help", "reply"],
     "command": ["count", "list", "info", "docs", "help"],

@@ -11,10 +11,14 @@ use crate::client::Client;
 use crate::session::{Close, Session};
 
 const fn sub(name: &'static str, arity: i32, run: super::Handler) -> Spec {
+    admin(name, arity, 0, run)
+}
+
+const fn admin(name: &'static str, arity: i32, flags: u8, run: super::Handler) -> Spec {
     Spec {
         name,
         arity,
-        flags: 0,
+        flags,
         subcommands: &[],
         run,
     }
@@ -26,8 +30,8 @@ const SUBCOMMANDS: &[Spec] = &[
     sub("client|getname", 2, getname),
     sub("client|setinfo", 4, setinfo),
     sub("client|info", 2, info),
-    sub("client|list", -2, list),
-    sub("client|kill", -3, kill),
+    admin("client|list", -2, super::ADMIN, list),
+    admin("client|kill", -3, super::ADMIN, kill),
     sub("client|reply", 3, reply),
     sub("client|help", 2, help),
 ];

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 
 use super::pubsub::help_lines;
-use super::{Spec, arity_error, c_str};
+use super::{ADMIN, Spec, arity_error, c_str};
 use crate::config::{Applied, Config, DirectiveError};
 use crate::session::Session;
 
@@ -17,35 +17,35 @@ const SUBCOMMANDS: &[Spec] = &[
     Spec {
         name: "config|get",
         arity: -3,
-        flags: 0,
+        flags: ADMIN,
         subcommands: &[],
         run: get,
     },
     Spec {
         name: "config|set",
         arity: -4,
-        flags: 0,
+        flags: ADMIN,
         subcommands: &[],
         run: set,
     },
     Spec {
         name: "config|resetstat",
         arity: 2,
-        flags: 0,
+        flags: ADMIN,
         subcommands: &[],
         run: resetstat,
     },
     Spec {
         name: "config|rewrite",
         arity: 2,
-        flags: 0,
+        flags: ADMIN,
         subcommands: &[],
         run: rewrite,
     },
     Spec {
         name: "config|help",
         arity: 2,
-        flags: 0,
+        flags: ADMIN,
         subcommands: &[],
         run: help,
     },

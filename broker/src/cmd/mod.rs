@@ -10,6 +10,7 @@ mod command;
 mod config;
 mod hello;
 mod info;
+mod monitor;
 mod ping;
 mod publish;
 mod pubsub;
@@ -28,6 +29,8 @@ pub(crate) type Handler = fn(&mut Session, &[Bytes]);
 pub(crate) const PUBSUB_CONTEXT: u8 = 1;
 /// Allowed before authentication.
 pub(crate) const NO_AUTH: u8 = 2;
+/// An administrative command (Redis' `admin` flag): never fed to MONITOR.
+pub(crate) const ADMIN: u8 = 4;
 
 /// One command or subcommand.
 #[derive(Debug)]
@@ -84,6 +87,7 @@ pub(crate) static COMMANDS: &[Spec] = &[
     command::COMMAND,
     config::CONFIG,
     shutdown::SHUTDOWN,
+    monitor::MONITOR,
 ];
 
 fn lookup<'a>(table: &'a [Spec], name: &[u8]) -> Option<&'a Spec> {
@@ -166,6 +170,9 @@ pub(crate) fn execute(s: &mut Session, args: &[Bytes]) {
     }
     s.client.meta.lock().last_cmd = spec.name;
     (spec.run)(s, args);
+    if s.shared.monitors.any() && spec.flags & ADMIN == 0 {
+        s.monitor_line = Some(monitor::line(s, args));
+    }
 }
 
 /// Parses an integer argument the way Redis' `getLongLongFromObject` does.

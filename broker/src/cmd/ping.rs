@@ -89,6 +89,7 @@ fn quit(s: &mut Session, _: &[Bytes]) {
 /// subscription, but keeping CLIENT SETINFO's library fields as Redis does.
 fn reset(s: &mut Session, _: &[Bytes]) {
     s.drop_subscriptions();
+    s.stop_monitoring();
     s.set_resp3(false);
     s.authenticated = s.shared.config.load().requirepass.is_none();
     s.reply_off = false;

@@ -6,13 +6,13 @@
 
 use bytes::Bytes;
 
-use super::{Spec, is};
+use super::{ADMIN, Spec, is};
 use crate::session::{Close, Session};
 
 pub(crate) const SHUTDOWN: Spec = Spec {
     name: "shutdown",
     arity: -1,
-    flags: 0,
+    flags: ADMIN,
     subcommands: &[],
     run: shutdown,
 };
