@@ -156,3 +156,66 @@ where
         }
     }
 }
+
+/// What [`replay`] observed.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Replay {
+    /// Everything the server wrote before the connection ended.
+    pub output: Vec<u8>,
+    /// Whether the registry was empty once the connection had ended.
+    pub registry_empty: bool,
+}
+
+/// Runs `input` through one real connection (decoder, commands, registry,
+/// outbound queue) over an in-memory pipe, then closes the client's side.
+/// For the fuzz targets and the corpus replay test: the connection must
+/// end and leave no subscription behind, whatever the bytes.
+///
+/// # Errors
+///
+/// If the runtime cannot start, or the connection does not end within 10 s.
+#[doc(hidden)]
+pub fn replay(input: &[u8]) -> std::io::Result<Replay> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let shared = Arc::new(Shared::new(
+            crate::Config::default(),
+            0,
+            tokio_util::sync::CancellationToken::new(),
+        ));
+        let client = Arc::new(Client::new(
+            shared.clients.next_id(),
+            "replay:0".into(),
+            "replay:0".into(),
+            Arc::clone(&shared.stats),
+        ));
+        shared.clients.insert(Arc::clone(&client));
+        let (ours, theirs) = tokio::io::duplex(64 * 1024);
+        let server = tokio::spawn(serve(theirs, client, Arc::clone(&shared)));
+        let (mut rd, mut wr) = tokio::io::split(ours);
+        let input = input.to_vec();
+        let writer = tokio::spawn(async move {
+            let _ = wr.write_all(&input).await;
+            let _ = wr.shutdown().await;
+        });
+        let mut output = Vec::new();
+        let read = async {
+            let _ = rd.read_to_end(&mut output).await;
+            let _ = writer.await;
+            let _ = server.await;
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), read)
+            .await
+            .map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "the connection did not end")
+            })?;
+        Ok(Replay {
+            output,
+            registry_empty: shared.registry.is_empty(),
+        })
+    })
+}
