@@ -328,6 +328,18 @@ fn memory(text: &str) -> Result<u64, DirectiveError> {
         .ok_or_else(|| DirectiveError::Invalid("argument must be a memory value".to_owned()))
 }
 
+/// A memory amount of at least 1 MiB (Redis' range for the buffer limits).
+fn at_least_1mb<T: TryFrom<u64>>(text: &str) -> Result<T, DirectiveError> {
+    Some(memory(text)?)
+        .filter(|n| *n >= 1024 * 1024 && *n <= i64::MAX as u64)
+        .and_then(|n| T::try_from(n).ok())
+        .ok_or_else(|| {
+            DirectiveError::Invalid(
+                "argument must be between 1048576 and 9223372036854775807 inclusive".into(),
+            )
+        })
+}
+
 fn one(args: &[String]) -> Result<&str, DirectiveError> {
     match args {
         [v] => Ok(v),
@@ -401,29 +413,9 @@ impl Config {
             }
             "timeout" => self.timeout = int(one(args)?)?,
             "tcp-keepalive" => self.tcp_keepalive = int(one(args)?)?,
-            "proto-max-bulk-len" => {
-                let n = memory(one(args)?)?;
-                self.proto_max_bulk_len = i64::try_from(n)
-                    .ok()
-                    .filter(|n| *n >= 1024 * 1024)
-                    .ok_or_else(|| {
-                        DirectiveError::Invalid(
-                            "argument must be between 1048576 and 9223372036854775807 inclusive"
-                                .into(),
-                        )
-                    })?;
-            }
+            "proto-max-bulk-len" => self.proto_max_bulk_len = at_least_1mb(one(args)?)?,
             "client-query-buffer-limit" => {
-                let n = memory(one(args)?)?;
-                self.client_query_buffer_limit = usize::try_from(n)
-                    .ok()
-                    .filter(|n| *n >= 1024 * 1024)
-                    .ok_or_else(|| {
-                        DirectiveError::Invalid(
-                            "argument must be between 1048576 and 9223372036854775807 inclusive"
-                                .into(),
-                        )
-                    })?;
+                self.client_query_buffer_limit = at_least_1mb(one(args)?)?
             }
             "client-output-buffer-limit" => self.apply_output_limits(args)?,
             "loglevel" => {

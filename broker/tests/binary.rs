@@ -9,44 +9,23 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use common::{Conn, GUARD, free_port};
+use common::{Binary, Conn, free_port};
 
 fn serves_then_exits_cleanly_on(signal: &str) {
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_respub-server"))
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("ready to accept connections") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    rx.recv_timeout(GUARD)
-        .expect("respub-server did not report readiness");
+    let server = Binary::start(&["--port", &port.to_string(), "--bind", "127.0.0.1"]);
     let mut c = Conn::connect(port);
     assert_eq!(c.call(&["PING"]), b"+PONG\r\n");
     assert_eq!(
         c.call(&["SUBSCRIBE", "x"]),
         b"*3\r\n$9\r\nsubscribe\r\n$1\r\nx\r\n:1\r\n"
     );
-    let status = Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    // The subscriber sees an orderly close, and the process exits with 0.
-    assert_eq!(c.read_to_eof(), b"");
-    let exit = child.wait().unwrap();
+    let pid = server.pid();
+    let exit = server.stop(signal);
+    // The subscriber saw an orderly close, and the process exited with 0.
+    assert_eq!(c.read_to_eof(), b"", "pid {pid}");
     assert!(exit.success(), "respub-server exited with {exit}");
 }
 

@@ -12,24 +12,12 @@ mod common;
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Conn, GUARD, RedisServer, TestServer};
+use common::{Conn, RedisServer, TestServer, eventually};
 
 fn rss() -> u64 {
     respub_broker::stats::process_rss()
-}
-
-/// Re-asks the server until `probe` holds; the deadline only guards.
-fn eventually(mut probe: impl FnMut() -> bool) {
-    let deadline = Instant::now() + GUARD;
-    while !probe() {
-        assert!(
-            Instant::now() < deadline,
-            "condition not reached within {GUARD:?}"
-        );
-        std::thread::yield_now();
-    }
 }
 
 #[test]

@@ -10,56 +10,20 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-use common::{Conn, GUARD, TestServer, free_port};
+use common::{Binary, Conn, GUARD, TestServer, free_port};
 use respub_broker::Config;
 
-/// The server process; killed if a test fails before stopping it.
-struct Server(Option<Child>);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// Starts the binary and waits for its readiness line.
-fn start(args: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_respub-server"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut ready = 0;
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("ready to accept connections") {
-                ready += 1;
-                let _ = tx.send(ready);
-            }
-        }
-    });
-    rx.recv_timeout(GUARD)
-        .expect("respub-server did not become ready");
-    Server(Some(child))
-}
-
 /// SIGTERM, then the exit status must be success.
-fn stop(mut server: Server) {
-    let mut child = server.0.take().unwrap();
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    assert!(child.wait().unwrap().success());
+fn stop(server: Binary) {
+    assert!(server.stop("-TERM").success());
+}
+
+fn start(args: &[&str]) -> Binary {
+    Binary::start(args)
 }
 
 #[test]

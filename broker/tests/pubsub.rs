@@ -12,9 +12,9 @@ mod common;
 
 use std::io::Write;
 use std::net::{Shutdown, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Conn, GUARD, TestServer, bulk_of};
+use common::{Conn, GUARD, TestServer, bulk_of, eventually};
 use respub_broker::{Config, OutputLimit};
 
 /// Reads `n` deliveries and returns their payloads.
@@ -26,19 +26,6 @@ fn payloads(conn: &mut Conn, n: usize) -> Vec<Vec<u8>> {
             bulk_of(items.last().unwrap()).unwrap().to_vec()
         })
         .collect()
-}
-
-/// Waits until `probe` returns true, re-asking the server; the deadline is
-/// only a failure guard.
-fn eventually(mut probe: impl FnMut() -> bool) {
-    let deadline = Instant::now() + GUARD;
-    while !probe() {
-        assert!(
-            Instant::now() < deadline,
-            "condition not reached within {GUARD:?}"
-        );
-        std::thread::yield_now();
-    }
 }
 
 #[test]

@@ -83,6 +83,68 @@ impl Drop for TestServer {
     }
 }
 
+/// Re-asks until `probe` holds (a condition on the server's replies); the
+/// deadline only turns a hang into a failure.
+pub fn eventually(mut probe: impl FnMut() -> bool) {
+    let deadline = Instant::now() + GUARD;
+    while !probe() {
+        assert!(
+            Instant::now() < deadline,
+            "condition not reached within {GUARD:?}"
+        );
+        std::thread::yield_now();
+    }
+}
+
+/// `respub-server` (the binary) with `args`, once it reported readiness;
+/// killed on drop unless [`Binary::stop`] stopped it.
+pub struct Binary(pub Option<Child>);
+
+impl Binary {
+    pub fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_respub-server"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("ready to accept connections") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        rx.recv_timeout(GUARD)
+            .expect("respub-server did not report readiness");
+        Self(Some(child))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.0.as_ref().unwrap().id()
+    }
+
+    /// Sends `signal` (`-TERM`, `-INT`) and returns the exit status.
+    pub fn stop(mut self, signal: &str) -> std::process::ExitStatus {
+        let mut child = self.0.take().unwrap();
+        let _ = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status();
+        child.wait().unwrap()
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// A real redis-server, killed on drop.
 pub struct RedisServer {
     pub port: u16,
