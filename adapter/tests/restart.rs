@@ -380,3 +380,49 @@ async fn broker_lost_mid_fetch_classic() {
 async fn broker_lost_mid_fetch_sharded() {
     broker_lost_mid_fetch(Mode::Sharded(SubscriptionMode::Static)).await;
 }
+
+/// An event emitted while the broker is down is not silently lost: the
+/// emit returns an error, the failure is counted (and logged), and once the
+/// broker is back events flow again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emits_during_an_outage_are_reported() {
+    let broker = Broker::start().await;
+    let addr = broker.addr;
+    let prefix = format!("o{:016x}", rand::random::<u64>());
+    let config = Config::default().with_prefix(prefix.clone());
+    let r1 = RustServer::start(&broker.url(), config).await;
+    r1.io.emit("before", &"ok").await.unwrap();
+    let failed_before = r1.cluster.stats().publish_failed;
+
+    broker.stop().await;
+    let outcome = r1.io.emit("during", &"lost").await;
+    assert!(
+        outcome.is_err(),
+        "an emit during the outage must fail, not vanish"
+    );
+    assert_eq!(r1.cluster.stats().publish_failed, failed_before + 1);
+
+    let broker = Broker::start_on(&addr.to_string()).await;
+    // Back: the node resubscribes by itself, and an emit is published again.
+    wait_count(
+        broker.addr,
+        &["PUBSUB", "NUMSUB", &format!("{prefix}-request#/#")],
+        1,
+    )
+    .await;
+    within("an emit after the broker is back", async {
+        loop {
+            if r1.io.emit("after", &"ok").await.is_ok() {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    // Every failed attempt was counted; once back, emits are not.
+    let failed_after = r1.cluster.stats().publish_failed;
+    assert!(failed_after > failed_before);
+    r1.io.emit("after", &"again").await.unwrap();
+    assert_eq!(r1.cluster.stats().publish_failed, failed_after);
+    broker.stop().await;
+}

@@ -28,6 +28,9 @@ const EVENT_QUEUE: usize = 8192;
 /// Capacity of fred's internal message broadcast channel.
 const FRED_QUEUE: usize = 65_536;
 
+/// The longest any command may wait, including while fred reconnects.
+const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// An error of the fred driver.
 #[derive(Debug, thiserror::Error)]
 pub enum FredDriverError {
@@ -40,6 +43,9 @@ pub enum FredDriverError {
     /// A reply did not have the expected shape.
     #[error("unexpected reply: {0}")]
     Reply(String),
+    /// The connection to the broker is down; nothing was sent.
+    #[error("not connected to the broker (reconnecting)")]
+    Disconnected,
 }
 
 /// The production driver. Cheap to share behind the adapter's state.
@@ -65,6 +71,9 @@ impl FredDriver {
         config.fail_fast = true;
         let perf = PerformanceConfig {
             broadcast_channel_capacity: FRED_QUEUE,
+            // fred queues commands while it reconnects; without a timeout an
+            // emit during an outage would wait for the broker indefinitely.
+            default_command_timeout: COMMAND_TIMEOUT,
             ..PerformanceConfig::default()
         };
         let policy = ReconnectPolicy::new_exponential(0, 100, 5_000, 2);
@@ -256,6 +265,11 @@ impl Driver for FredDriver {
         payload: Bytes,
         sharded: bool,
     ) -> Result<u64, FredDriverError> {
+        // Known to be down: fail now, so the event is reported at once
+        // rather than queued behind the reconnection.
+        if !self.publ.is_connected() {
+            return Err(FredDriverError::Disconnected);
+        }
         let n: i64 = if sharded {
             self.publ.spublish(channel, payload).await?
         } else {
