@@ -379,18 +379,23 @@ mod in_process {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn spawned_redis_is_stopped_when_the_guard_drops() {
+    /// A redis-server target to spawn; the test fails if it is not installed.
+    fn spawned_redis() -> Target {
         let bin = ServerKind::Redis.locate(None).expect(
             "redis-server is not installed: run the README's test command, which installs it",
         );
-        let target = Target {
+        Target {
             name: "redis-server".into(),
             source: Source::Spawn {
                 kind: ServerKind::Redis,
                 bin,
             },
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn spawned_redis_is_stopped_when_the_guard_drops() {
+        let target = spawned_redis();
         let running = target.start().await.unwrap();
         let pid = running.pid().unwrap();
         let proc_dir = PathBuf::from(format!("/proc/{pid}"));
@@ -407,16 +412,7 @@ mod tests {
 
     #[tokio::test]
     async fn spawned_redis_is_stopped_when_an_error_unwinds() {
-        let bin = ServerKind::Redis.locate(None).expect(
-            "redis-server is not installed: run the README's test command, which installs it",
-        );
-        let target = Target {
-            name: "redis-server".into(),
-            source: Source::Spawn {
-                kind: ServerKind::Redis,
-                bin,
-            },
-        };
+        let target = spawned_redis();
         let mut seen_pid = None;
         let result: anyhow::Result<()> = async {
             let running = target.start().await?;
@@ -433,16 +429,7 @@ mod tests {
     async fn spawned_redis_is_stopped_when_the_run_is_cancelled() {
         // Ctrl-C in main drops the benchmark future mid-flight; model that
         // by racing a future that holds the guard against an already-ready one.
-        let bin = ServerKind::Redis.locate(None).expect(
-            "redis-server is not installed: run the README's test command, which installs it",
-        );
-        let target = Target {
-            name: "redis-server".into(),
-            source: Source::Spawn {
-                kind: ServerKind::Redis,
-                bin,
-            },
-        };
+        let target = spawned_redis();
         let (pid_tx, pid_rx) = tokio::sync::oneshot::channel();
         let (cancel_tx, cancel_rx) = tokio::sync::oneshot::channel::<()>();
         let run = async {
