@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use respub_broker::client::Client;
 use respub_broker::parse::{DecodeLimits, Decoder};
-use respub_broker::registry::{Kind, Registry};
+use respub_broker::registry::{Fanout, Kind, Registry};
 use respub_broker::{OutputLimit, glob, reply};
 
 fn publish_pipeline(n: usize, payload: usize) -> Vec<u8> {
@@ -129,13 +129,15 @@ fn fanout(c: &mut Criterion) {
             registry.subscribe(Kind::Channel, Bytes::from_static(b"fan"), cl);
         }
         group.throughput(Throughput::Elements(subscribers as u64));
+        let mut out = Fanout::default();
         group.bench_function(BenchmarkId::new("publish", subscribers), |b| {
             b.iter(|| {
-                let done = registry.publish(b"fan", &payload, 0, &OutputLimit::UNLIMITED);
+                let n = registry.publish(b"fan", &payload, 0, &OutputLimit::UNLIMITED, &mut out);
+                out.wake.clear();
                 for cl in &clients {
                     cl.out.clear();
                 }
-                done.receivers
+                n
             });
         });
     }
@@ -153,11 +155,13 @@ fn patterns(c: &mut Criterion) {
         for (i, h) in holders.iter().enumerate() {
             registry.subscribe(Kind::Pattern, Bytes::from(format!("other:{i}:*")), h);
         }
+        let mut out = Fanout::default();
         group.bench_function(BenchmarkId::new("non-matching", held), |b| {
             b.iter(|| {
-                let done = registry.publish(b"chan", &payload, 0, &OutputLimit::UNLIMITED);
+                let n = registry.publish(b"chan", &payload, 0, &OutputLimit::UNLIMITED, &mut out);
+                out.wake.clear();
                 sub.out.clear();
-                done.receivers
+                n
             });
         });
     }

@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::OutputLimit;
-use crate::outbound::{Outbound, Pushed};
+use crate::outbound::{Frame, Outbound, Pushed};
 
 use crate::stats::Stats;
 
@@ -121,7 +121,7 @@ impl Client {
     /// class, without waking its writer; returns true when the writer needs
     /// a wake-up ([`Outbound::wake`]) for it. A client over its limit is
     /// disconnected and logged once.
-    pub fn send_deferred(&self, frame: &Bytes, limit: &OutputLimit) -> bool {
+    pub fn send_deferred(&self, frame: Frame<'_>, limit: &OutputLimit) -> bool {
         match self.out.push_deferred(frame, limit) {
             Pushed::Queued { wake } => wake,
             Pushed::Closed => false,

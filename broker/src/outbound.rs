@@ -47,11 +47,39 @@ pub enum Pushed {
     OverLimit,
 }
 
+/// A frame to queue: borrowed bytes (copied if small, which is the common
+/// case, so encoding can reuse one scratch buffer and allocate nothing), or
+/// a shared frame that many queues can hold without copying when large.
+#[derive(Debug, Clone, Copy)]
+pub enum Frame<'a> {
+    /// Bytes the queue copies (into a new buffer if they are large).
+    Borrowed(&'a [u8]),
+    /// A refcounted frame, shared when large.
+    Shared(&'a Bytes),
+}
+
+impl<'a> Frame<'a> {
+    /// The frame's bytes.
+    pub fn as_slice(&self) -> &'a [u8] {
+        match self {
+            Frame::Borrowed(b) => b,
+            Frame::Shared(b) => b,
+        }
+    }
+
+    fn to_bytes(self) -> Bytes {
+        match self {
+            Frame::Borrowed(b) => Bytes::copy_from_slice(b),
+            Frame::Shared(b) => b.clone(),
+        }
+    }
+}
+
 /// Frames shorter than this are copied into the queue's contiguous tail
 /// instead of being queued as shared `Bytes`: a copy of a small frame costs
 /// less than touching its reference count from two threads, and the writer
 /// can then send the tail without copying again.
-const COPY_BELOW: usize = 4 * 1024;
+pub const COPY_BELOW: usize = 4 * 1024;
 
 #[derive(Debug, Default)]
 struct State {
@@ -100,7 +128,7 @@ impl Outbound {
     /// Appends a frame, checking it against `limit`, and wakes the writer
     /// if it was idle.
     pub fn push(&self, frame: Bytes, limit: &OutputLimit) -> Pushed {
-        let pushed = self.push_deferred(&frame, limit);
+        let pushed = self.push_deferred(Frame::Shared(&frame), limit);
         if pushed == (Pushed::Queued { wake: true }) {
             self.wake();
         }
@@ -114,22 +142,23 @@ impl Outbound {
     /// Small frames are copied, large ones shared: `frame` is borrowed so
     /// that a frame fanned out to many small queues never has its reference
     /// count touched.
-    pub fn push_deferred(&self, frame: &Bytes, limit: &OutputLimit) -> Pushed {
+    pub fn push_deferred(&self, frame: Frame<'_>, limit: &OutputLimit) -> Pushed {
+        let bytes = frame.as_slice();
         let mut st = self.state.lock();
         if st.closed {
             return Pushed::Closed;
         }
         let was_empty = st.is_empty();
-        st.pending += frame.len();
+        st.pending += bytes.len();
         st.queued += 1;
-        if frame.len() < COPY_BELOW {
-            st.tail.extend_from_slice(frame);
+        if bytes.len() < COPY_BELOW {
+            st.tail.extend_from_slice(bytes);
         } else {
             if !st.tail.is_empty() {
                 let sealed = st.tail.split().freeze();
                 st.chunks.push_back(sealed);
             }
-            st.chunks.push_back(frame.clone());
+            st.chunks.push_back(frame.to_bytes());
         }
         if over_limit(&mut st, limit, Instant::now) {
             st.closed = true;
@@ -258,9 +287,13 @@ impl Outbound {
         let result = async {
             while self.take(&mut batch).await.is_some() {
                 let mut done = 0usize;
-                for chunk in batch.drain(..) {
+                let last = batch.len().saturating_sub(1);
+                for (i, chunk) in batch.drain(..).enumerate() {
                     done += chunk.len();
-                    if chunk.len() >= DIRECT_WRITE {
+                    // Nothing to coalesce with: write it from where it is
+                    // (usually the whole batch is one sealed tail).
+                    let alone = i == last && buf.is_empty();
+                    if alone || chunk.len() >= DIRECT_WRITE {
                         if !buf.is_empty() {
                             sink.write_all(&buf).await?;
                             buf.clear();

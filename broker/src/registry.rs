@@ -33,6 +33,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::client::Client;
 use crate::config::OutputLimit;
 use crate::glob;
+use crate::outbound::{COPY_BELOW, Frame};
 use crate::reply::{put_bulk, put_header};
 
 /// Number of publish-ordering stripes.
@@ -149,25 +150,29 @@ impl Default for Registry {
     }
 }
 
-/// The outcome of one PUBLISH.
+/// Where a publisher's fan-outs go. Its session keeps one and reuses it for
+/// every PUBLISH, so that publishing a small message allocates nothing.
 #[derive(Debug, Default)]
-pub struct Published {
-    /// Deliveries made: the PUBLISH reply.
-    pub receivers: usize,
-    /// Frames for the publisher itself, held back so that they follow its
-    /// `:N` reply, as Redis 7.2+ orders them.
-    pub to_self: Vec<Bytes>,
+pub struct Fanout {
     /// Subscribers whose writer must be woken: the publisher wakes them at
     /// the end of its batch of requests, not once per message.
     pub wake: Vec<Arc<Client>>,
+    /// Frames for the publisher itself, held back so that they follow its
+    /// `:N` reply, as Redis 7.2+ orders them.
+    pub to_self: BytesMut,
+    /// Encoding buffers for small frames, RESP2 and RESP3: queues copy small
+    /// frames, so they need not be encoded into a buffer of their own.
+    scratch: [BytesMut; 2],
 }
 
-/// A frame encoded lazily, once per protocol version.
+/// A frame encoded lazily, once per protocol version: into the publisher's
+/// scratch buffer when small, into a shared `Bytes` when large.
 struct Lazy<'a> {
     parts: &'a [&'a [u8]],
     kind: &'a [u8],
-    r2: Option<Bytes>,
-    r3: Option<Bytes>,
+    small: bool,
+    encoded: [bool; 2],
+    large: [Option<Bytes>; 2],
 }
 
 impl<'a> Lazy<'a> {
@@ -175,28 +180,49 @@ impl<'a> Lazy<'a> {
         Self {
             parts,
             kind,
-            r2: None,
-            r3: None,
+            small: size_bound(kind, parts) < COPY_BELOW,
+            encoded: [false; 2],
+            large: [None, None],
         }
     }
 
-    fn get(&mut self, resp3: bool) -> &Bytes {
-        let slot = if resp3 { &mut self.r3 } else { &mut self.r2 };
-        slot.get_or_insert_with(|| {
-            let size =
-                self.kind.len() + self.parts.iter().map(|p| p.len() + 16).sum::<usize>() + 16;
-            let mut buf = BytesMut::with_capacity(size);
-            put_header(
-                &mut buf,
-                if resp3 { b'>' } else { b'*' },
-                self.parts.len() + 1,
-            );
-            put_bulk(&mut buf, self.kind);
-            for part in self.parts {
-                put_bulk(&mut buf, part);
+    fn get<'s>(&'s mut self, resp3: bool, scratch: &'s mut [BytesMut; 2]) -> Frame<'s> {
+        let [r2, r3] = scratch;
+        let [done2, done3] = &mut self.encoded;
+        let [large2, large3] = &mut self.large;
+        let (buf, done, large) = if resp3 {
+            (r3, done3, large3)
+        } else {
+            (r2, done2, large2)
+        };
+        if self.small {
+            if !*done {
+                buf.clear();
+                put_frame(buf, self.kind, self.parts, resp3);
+                *done = true;
             }
-            buf.freeze()
-        })
+            return Frame::Borrowed(buf);
+        }
+        Frame::Shared(large.get_or_insert_with(|| {
+            let mut own = BytesMut::new();
+            put_frame(&mut own, self.kind, self.parts, resp3);
+            own.freeze()
+        }))
+    }
+}
+
+/// An upper bound of a message frame's encoded size: a header and a
+/// `$<len>` line take well under 16 bytes each.
+fn size_bound(kind: &[u8], parts: &[&[u8]]) -> usize {
+    kind.len() + parts.iter().map(|p| p.len() + 16).sum::<usize>() + 32
+}
+
+fn put_frame(buf: &mut BytesMut, kind: &[u8], parts: &[&[u8]], resp3: bool) {
+    buf.reserve(size_bound(kind, parts));
+    put_header(buf, if resp3 { b'>' } else { b'*' }, parts.len() + 1);
+    put_bulk(buf, kind);
+    for part in parts {
+        put_bulk(buf, part);
     }
 }
 
@@ -260,21 +286,22 @@ impl Registry {
         message: &[u8],
         publisher: u64,
         limit: &OutputLimit,
-    ) -> Published {
+        out: &mut Fanout,
+    ) -> usize {
         let _order = self.stripe(channel).lock();
-        let mut out = Published::default();
+        let mut receivers = 0;
         if let Some(subs) = self.channels.get(channel) {
             let parts: [&[u8]; 2] = [channel, message];
             let mut frame = Lazy::new(b"message", &parts);
-            deliver(subs.values(), &mut frame, publisher, limit, &mut out);
+            receivers += deliver(subs.values(), &mut frame, publisher, limit, out);
         }
         let patterns = self.patterns.read();
         for (pattern, subs) in patterns.matching(channel) {
             let parts: [&[u8]; 3] = [pattern, channel, message];
             let mut frame = Lazy::new(b"pmessage", &parts);
-            deliver(subs.values(), &mut frame, publisher, limit, &mut out);
+            receivers += deliver(subs.values(), &mut frame, publisher, limit, out);
         }
-        out
+        receivers
     }
 
     /// SPUBLISH: delivers to the shard channel's subscribers.
@@ -284,15 +311,15 @@ impl Registry {
         message: &[u8],
         publisher: u64,
         limit: &OutputLimit,
-    ) -> Published {
+        out: &mut Fanout,
+    ) -> usize {
         let _order = self.stripe(channel).lock();
-        let mut out = Published::default();
-        if let Some(subs) = self.shard.get(channel) {
-            let parts: [&[u8]; 2] = [channel, message];
-            let mut frame = Lazy::new(b"smessage", &parts);
-            deliver(subs.values(), &mut frame, publisher, limit, &mut out);
-        }
-        out
+        let Some(subs) = self.shard.get(channel) else {
+            return 0;
+        };
+        let parts: [&[u8]; 2] = [channel, message];
+        let mut frame = Lazy::new(b"smessage", &parts);
+        deliver(subs.values(), &mut frame, publisher, limit, out)
     }
 
     /// Names with at least one subscriber, optionally filtered by a glob.
@@ -338,24 +365,30 @@ impl Registry {
     }
 }
 
+/// Queues `frame` for each subscriber; returns the number of deliveries.
 fn deliver<'c>(
     subs: impl Iterator<Item = &'c Arc<Client>>,
     frame: &mut Lazy<'_>,
     publisher: u64,
     limit: &OutputLimit,
-    out: &mut Published,
-) {
+    out: &mut Fanout,
+) -> usize {
+    let Fanout {
+        wake,
+        to_self,
+        scratch,
+    } = out;
+    let mut receivers = 0;
     for client in subs {
-        let bytes = frame.get(client.resp3());
+        let bytes = frame.get(client.resp3(), scratch);
         if client.id == publisher {
-            out.to_self.push(bytes.clone());
-        } else {
-            if client.send_deferred(bytes, limit) {
-                out.wake.push(Arc::clone(client));
-            }
+            to_self.extend_from_slice(bytes.as_slice());
+        } else if client.send_deferred(bytes, limit) {
+            wake.push(Arc::clone(client));
         }
-        out.receivers += 1;
+        receivers += 1;
     }
+    receivers
 }
 
 #[cfg(test)]
@@ -363,6 +396,16 @@ fn deliver<'c>(
 mod tests {
     use super::*;
     use crate::stats::Stats;
+
+    /// Publishes and returns the receivers and the publisher's own frames.
+    fn publish(r: &Registry, kind: Kind, channel: &[u8], publisher: u64) -> (usize, BytesMut) {
+        let mut out = Fanout::default();
+        let n = match kind {
+            Kind::Shard => r.spublish(channel, b"x", publisher, &OutputLimit::UNLIMITED, &mut out),
+            _ => r.publish(channel, b"x", publisher, &OutputLimit::UNLIMITED, &mut out),
+        };
+        (n, out.to_self)
+    }
 
     fn client(id: u64) -> Arc<Client> {
         Arc::new(Client::new(
@@ -405,23 +448,18 @@ mod tests {
         r.subscribe(Kind::Pattern, Bytes::from_static(b"*"), &a);
         r.subscribe(Kind::Pattern, Bytes::from_static(b"f*"), &a);
         r.subscribe(Kind::Channel, Bytes::from_static(b"foo"), &c);
-        assert_eq!(
-            r.publish(b"foo", b"m", 99, &OutputLimit::UNLIMITED)
-                .receivers,
-            4
-        );
-        assert_eq!(
-            r.spublish(b"foo", b"m", 99, &OutputLimit::UNLIMITED)
-                .receivers,
-            0
-        );
-        assert_eq!(
-            r.publish(b"", b"m", 99, &OutputLimit::UNLIMITED).receivers,
-            0
-        );
+        assert_eq!(publish(&r, Kind::Channel, b"foo", 99).0, 4);
+        assert_eq!(publish(&r, Kind::Shard, b"foo", 99).0, 0);
+        assert_eq!(publish(&r, Kind::Channel, b"", 99).0, 0);
         assert_eq!(a.out.queued_frames(), 3);
-        let own = r.publish(b"foo", b"self", 1, &OutputLimit::UNLIMITED);
-        assert_eq!((own.receivers, own.to_self.len()), (4, 3));
+        let (n, own) = publish(&r, Kind::Channel, b"foo", 1);
+        assert_eq!(n, 4);
+        assert_eq!(
+            &own[..],
+            &b"*3\r\n$7\r\nmessage\r\n$3\r\nfoo\r\n$1\r\nx\r\n\
+               *4\r\n$8\r\npmessage\r\n$1\r\n*\r\n$3\r\nfoo\r\n$1\r\nx\r\n\
+               *4\r\n$8\r\npmessage\r\n$2\r\nf*\r\n$3\r\nfoo\r\n$1\r\nx\r\n"[..]
+        );
     }
 
     #[test]
@@ -458,8 +496,7 @@ mod tests {
             let channel = word(&mut rng, 6);
             let want = kept.iter().filter(|p| glob::matches(p, &channel)).count();
             assert_eq!(
-                r.publish(&channel, b"m", 0, &OutputLimit::UNLIMITED)
-                    .receivers,
+                publish(&r, Kind::Channel, &channel, 0).0,
                 want,
                 "channel {channel:?}"
             );
@@ -479,12 +516,10 @@ mod tests {
         b.set_resp3(true);
         r.subscribe(Kind::Shard, Bytes::from_static(b"sh"), &a);
         r.subscribe(Kind::Shard, Bytes::from_static(b"sh"), &b);
-        let own = r.spublish(b"sh", b"x", 1, &OutputLimit::UNLIMITED);
+        let (_, own) = publish(&r, Kind::Shard, b"sh", 1);
         assert_eq!(
-            own.to_self,
-            vec![Bytes::from_static(
-                b"*3\r\n$8\r\nsmessage\r\n$2\r\nsh\r\n$1\r\nx\r\n"
-            )]
+            &own[..],
+            &b"*3\r\n$8\r\nsmessage\r\n$2\r\nsh\r\n$1\r\nx\r\n"[..]
         );
         assert_eq!(b.out.queued_frames(), 1);
     }

@@ -17,9 +17,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::{Client, Clients};
 use crate::config::Config;
-use crate::registry::{Kind, Registry};
+use crate::outbound::Frame;
+use crate::registry::{Fanout, Kind, Registry};
 use crate::reply::Reply;
 use crate::stats::Stats;
+
+/// Reply buffers larger than this are given back after the reply is queued.
+const SCRATCH_KEEP: usize = 16 * 1024;
 
 /// State shared by every connection of one server.
 #[derive(Debug)]
@@ -156,8 +160,9 @@ pub struct Session {
     pub out: BytesMut,
     /// Push-flagged output of the current command, never suppressed.
     pub pushes: BytesMut,
-    /// Clients (subscribers) whose writers this batch of requests must wake.
-    pub wakes: Vec<Arc<Client>>,
+    /// This client's PUBLISH output, reused across requests: the
+    /// subscribers whose writers this batch of requests must wake, among it.
+    pub fanout: Fanout,
     /// This client's own writer must be woken at the end of the batch.
     pub wake_self: bool,
     /// This client ran MONITOR.
@@ -184,7 +189,7 @@ impl Session {
             close: Close::No,
             out: BytesMut::with_capacity(256),
             pushes: BytesMut::new(),
-            wakes: Vec::new(),
+            fanout: Fanout::default(),
             wake_self: false,
             monitoring: false,
             monitor_line: None,
@@ -288,14 +293,23 @@ impl Session {
         };
         let suppressed = self.reply_off || self.skip_this;
         if !self.out.is_empty() {
-            let out = self.out.split();
             if !suppressed {
-                self.wake_self |= self.client.send_deferred(&out.freeze(), limit);
+                self.wake_self |= self.client.send_deferred(Frame::Borrowed(&self.out), limit);
             }
+            self.out.clear();
         }
         if !self.pushes.is_empty() {
-            let pushes = self.pushes.split().freeze();
-            self.wake_self |= self.client.send_deferred(&pushes, limit);
+            self.wake_self |= self
+                .client
+                .send_deferred(Frame::Borrowed(&self.pushes), limit);
+            self.pushes.clear();
+        }
+        // A large reply (COMMAND DOCS) must not pin its buffer for the
+        // connection's lifetime.
+        for buf in [&mut self.out, &mut self.pushes] {
+            if buf.capacity() > SCRATCH_KEEP {
+                *buf = BytesMut::new();
+            }
         }
     }
 
@@ -303,18 +317,11 @@ impl Session {
     /// writes client buffers once per event-loop turn, respub once per
     /// batch of requests read from the socket.
     pub fn wake_all(&mut self) {
-        for client in self.wakes.drain(..) {
+        for client in self.fanout.wake.drain(..) {
             client.out.wake();
         }
         if std::mem::take(&mut self.wake_self) {
             self.client.out.wake();
-        }
-    }
-
-    /// Queues frames that must follow the current reply (self-deliveries).
-    pub fn push_frames(&mut self, frames: Vec<Bytes>) {
-        for frame in frames {
-            self.pushes.extend_from_slice(&frame);
         }
     }
 }

@@ -47,11 +47,6 @@ pub(crate) struct Spec {
 }
 
 impl Spec {
-    /// The name a client types: the part after `|` for a subcommand.
-    pub(crate) fn short_name(&self) -> &'static str {
-        self.name.rsplit('|').next().unwrap_or(self.name)
-    }
-
     pub(crate) fn arity_ok(&self, argc: usize) -> bool {
         let argc = i64::try_from(argc).unwrap_or(i64::MAX);
         let arity = i64::from(self.arity);
@@ -90,9 +85,22 @@ pub(crate) static COMMANDS: &[Spec] = &[
     monitor::MONITOR,
 ];
 
-fn lookup<'a>(table: &'a [Spec], name: &[u8]) -> Option<&'a Spec> {
+/// Finds `name` in a table of commands, or of one container's subcommands
+/// (`sub`), whose full names are `container|name`. Compares the tail of the
+/// full name instead of splitting it: this runs for every request.
+fn lookup<'a>(table: &'a [Spec], name: &[u8], sub: bool) -> Option<&'a Spec> {
     table.iter().find(|s| {
-        s.short_name().len() == name.len() && s.short_name().as_bytes().eq_ignore_ascii_case(name)
+        let full = s.name.as_bytes();
+        let Some(cut) = full.len().checked_sub(name.len()) else {
+            return false;
+        };
+        let (head, tail) = full.split_at(cut);
+        let whole = if sub {
+            head.last() == Some(&b'|')
+        } else {
+            head.is_empty()
+        };
+        whole && tail.eq_ignore_ascii_case(name)
     })
 }
 
@@ -146,11 +154,14 @@ pub(crate) fn execute(s: &mut Session, args: &[Bytes]) {
     Stats::add(&s.shared.stats.commands_processed, 1);
     s.skip_this = std::mem::take(&mut s.skip_next);
     let Some(name) = args.first() else { return };
-    let Some(mut spec) = lookup(COMMANDS, name) else {
+    let Some(mut spec) = lookup(COMMANDS, name, false) else {
         return unknown_command(s, args);
     };
     if !spec.subcommands.is_empty() && args.len() >= 2 {
-        match args.get(1).and_then(|sub| lookup(spec.subcommands, sub)) {
+        match args
+            .get(1)
+            .and_then(|sub| lookup(spec.subcommands, sub, true))
+        {
             Some(sub) => spec = sub,
             None => return unknown_subcommand(s, args),
         }

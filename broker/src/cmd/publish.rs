@@ -31,16 +31,18 @@ fn publish(s: &mut Session, args: &[Bytes], sharded: bool) {
     };
     let registry = &s.shared.registry;
     let limit = s.shared.config.load().output_limit_pubsub;
-    let done = if sharded {
-        registry.spublish(channel, message, s.client.id, &limit)
+    let out = &mut s.fanout;
+    let receivers = if sharded {
+        registry.spublish(channel, message, s.client.id, &limit, out)
     } else {
-        registry.publish(channel, message, s.client.id, &limit)
+        registry.publish(channel, message, s.client.id, &limit, out)
     };
     let stats = &s.shared.stats;
     Stats::add(&stats.messages_published, 1);
-    Stats::add(&stats.messages_delivered, done.receivers as u64);
-    s.reply()
-        .int(i64::try_from(done.receivers).unwrap_or(i64::MAX));
-    s.push_frames(done.to_self);
-    s.wakes.extend(done.wake);
+    Stats::add(&stats.messages_delivered, receivers as u64);
+    s.reply().int(i64::try_from(receivers).unwrap_or(i64::MAX));
+    if !s.fanout.to_self.is_empty() {
+        s.pushes.extend_from_slice(&s.fanout.to_self);
+        s.fanout.to_self.clear();
+    }
 }
