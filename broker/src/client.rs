@@ -34,6 +34,8 @@ pub struct Meta {
     pub db: u32,
     /// Query buffer bytes held (for `qbuf=`).
     pub qbuf: usize,
+    /// The ACL user the client is logged in as.
+    pub user: Bytes,
 }
 
 /// One connected client, as seen from outside its own task.
@@ -165,7 +167,7 @@ impl Client {
         format!(
             "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} \
              multi=-1 watch=0 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll={} omem={} \
-             tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+             tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -186,6 +188,7 @@ impl Client {
             } else {
                 meta.last_cmd
             },
+            String::from_utf8_lossy(&meta.user),
             if self.resp3() { 3 } else { 2 },
             String::from_utf8_lossy(&meta.lib_name),
             String::from_utf8_lossy(&meta.lib_ver),

@@ -93,6 +93,15 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
     /// `requirepass`: the `default` user's password; `None` is `nopass`.
     pub requirepass: Option<String>,
+    /// `user` directives: each one's words after `user`, in file order.
+    pub users: Vec<Vec<String>>,
+    /// `aclfile`: users are loaded from (and `ACL SAVE`d to) this file.
+    pub aclfile: Option<PathBuf>,
+    /// `acl-pubsub-default allchannels`: new users may use every channel
+    /// (Redis 7's default is `resetchannels`: none).
+    pub acl_pubsub_default_all: bool,
+    /// `acllog-max-len`: accepted and reported (respub keeps no ACL log).
+    pub acllog_max_len: u64,
     /// `io-threads`: worker threads serving connections (used by the
     /// binary). 1, as in Redis, is fastest when the machine is shared with
     /// the clients: a delivery handed between cores costs more than a second
@@ -123,6 +132,10 @@ impl Default for Config {
             config_file: None,
             io_threads: 1,
             requirepass: None,
+            users: Vec::new(),
+            aclfile: None,
+            acl_pubsub_default_all: false,
+            acllog_max_len: 128,
         }
     }
 }
@@ -292,6 +305,9 @@ const NAMES: &[&str] = &[
     "shutdown-timeout",
     "io-threads",
     "requirepass",
+    "aclfile",
+    "acl-pubsub-default",
+    "acllog-max-len",
 ];
 
 /// Parses a Redis memory amount: `1gb`, `32mb`, `512k`, plain bytes.
@@ -438,6 +454,28 @@ impl Config {
                 let pass = one(args)?;
                 self.requirepass = (!pass.is_empty()).then(|| pass.to_owned());
             }
+            "user" => {
+                immutable(self)?;
+                self.add_user(args)?;
+            }
+            "aclfile" => {
+                immutable(self)?;
+                let path = one(args)?;
+                self.aclfile = (!path.is_empty()).then(|| PathBuf::from(path));
+            }
+            "acl-pubsub-default" => {
+                self.acl_pubsub_default_all = match one(args)?.to_ascii_lowercase().as_str() {
+                    "allchannels" => true,
+                    "resetchannels" => false,
+                    _ => {
+                        return Err(DirectiveError::Invalid(
+                            "argument(s) must be one of the following: allchannels, resetchannels"
+                                .into(),
+                        ));
+                    }
+                }
+            }
+            "acllog-max-len" => self.acllog_max_len = int(one(args)?)?,
             "io-threads" => {
                 immutable(self)?;
                 let n: usize = int(one(args)?)?;
@@ -457,6 +495,31 @@ impl Config {
             _ => return Err(DirectiveError::Unknown),
         }
         Ok(Applied::Set)
+    }
+
+    /// `user <name> <rules...>`: checked now, as Redis checks it while
+    /// reading the file, and applied when the server starts.
+    fn add_user(&mut self, args: &[String]) -> Result<(), DirectiveError> {
+        let Some(name) = args.first() else {
+            return Err(DirectiveError::Arity);
+        };
+        if self.users.iter().any(|u| u.first() == Some(name)) {
+            return Err(DirectiveError::Invalid(
+                "Duplicate user found. A user can only be defined once in config files".into(),
+            ));
+        }
+        let mut user = crate::acl::User::new(name.as_bytes(), false);
+        if let Err(e) = user.apply_all(args.get(1..).unwrap_or_default()) {
+            let (op, reason) = e
+                .strip_prefix("Error in ACL SETUSER modifier '")
+                .and_then(|rest| rest.split_once("': "))
+                .unwrap_or(("", e.as_str()));
+            return Err(DirectiveError::Invalid(format!(
+                "Error in user declaration '{op}': {reason}"
+            )));
+        }
+        self.users.push(args.to_vec());
+        Ok(())
     }
 
     /// `client-output-buffer-limit <class> <hard> <soft> <seconds> [...]`.
@@ -524,6 +587,18 @@ impl Config {
             "shutdown-timeout" => self.shutdown_timeout.as_secs().to_string(),
             "io-threads" => self.io_threads.to_string(),
             "requirepass" => self.requirepass.clone().unwrap_or_default(),
+            "aclfile" => self
+                .aclfile
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            "acl-pubsub-default" => if self.acl_pubsub_default_all {
+                "allchannels"
+            } else {
+                "resetchannels"
+            }
+            .to_owned(),
+            "acllog-max-len" => self.acllog_max_len.to_string(),
             _ => return None,
         })
     }

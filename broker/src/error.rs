@@ -7,4 +7,8 @@ pub enum Error {
     /// The listener could not be used.
     #[error("listener: {0}")]
     Io(#[from] std::io::Error),
+    /// The users could not be loaded (`aclfile`, or both `aclfile` and
+    /// `user` directives).
+    #[error("{0}")]
+    Acl(String),
 }

@@ -27,6 +27,7 @@
 //!
 //! `docs/architecture.md` follows one PUBLISH through these modules.
 
+pub mod acl;
 pub mod client;
 mod cmd;
 pub mod config;

@@ -322,6 +322,23 @@ impl Registry {
         deliver(subs.values(), &mut frame, publisher, limit, out)
     }
 
+    /// Calls `f` for every subscription held: ACL changes use it to find
+    /// subscriptions a user is no longer allowed (rare, so a full scan).
+    pub fn for_each_subscription(&self, mut f: impl FnMut(Kind, &[u8], &Arc<Client>)) {
+        for (kind, map) in [(Kind::Channel, &self.channels), (Kind::Shard, &self.shard)] {
+            for entry in map.iter() {
+                for client in entry.value().values() {
+                    f(kind, entry.key(), client);
+                }
+            }
+        }
+        for (pattern, subs) in self.patterns.read().iter() {
+            for client in subs.values() {
+                f(Kind::Pattern, pattern, client);
+            }
+        }
+    }
+
     /// Names with at least one subscriber, optionally filtered by a glob.
     pub fn names(&self, kind: Kind, pattern: Option<&[u8]>) -> Vec<Bytes> {
         let keep = |name: &Bytes| pattern.is_none_or(|p| glob::matches(p, name));

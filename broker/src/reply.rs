@@ -96,6 +96,17 @@ impl<'a> Reply<'a> {
         put_bulk(self.buf, data);
     }
 
+    /// A double: RESP3 `,`, a bulk string in RESP2, in the shortest form
+    /// that reads back exactly (Redis 7.2's `fpconv_dtoa`).
+    pub fn double(&mut self, value: f64) {
+        let text = format!("{value}");
+        if self.resp3 {
+            self.raw(format!(",{text}\r\n").as_bytes());
+        } else {
+            self.bulk(text.as_bytes());
+        }
+    }
+
     /// The null bulk: `_` in RESP3, `$-1` in RESP2.
     pub fn null(&mut self) {
         if self.resp3 {

@@ -46,8 +46,8 @@ pub async fn run(
 ///
 /// # Errors
 ///
-/// Only if a listener's own address cannot be read; per-client failures are
-/// handled on their connection.
+/// If a listener's own address cannot be read, or the `aclfile` cannot be
+/// loaded; per-client failures are handled on their connection.
 pub async fn serve(
     listeners: Vec<Listener>,
     config: Config,
@@ -67,8 +67,23 @@ pub async fn serve(
             }
         }
     }
+    let aclfile = config.aclfile.clone();
+    if aclfile.is_some() && !config.users.is_empty() {
+        return Err(Error::Acl(
+            "Configuring Redis with users defined in redis.conf and at the same setting an ACL \
+             file path is invalid. This setup is very likely to lead to configuration errors and \
+             security holes, please define either an ACL file or declare users directly in your \
+             redis.conf, but not both."
+                .to_owned(),
+        ));
+    }
     let token = CancellationToken::new();
     let shared = Arc::new(Shared::new(config, port, token.clone()));
+    if let Some(path) = aclfile {
+        shared.acl.load_file(&path).map_err(|e| {
+            Error::Acl(format!("Aborting Redis startup because of ACL errors: {e}"))
+        })?;
+    }
     let tracker = TaskTracker::new();
     for listener in listeners {
         tracker.spawn(accept_loop(listener, Arc::clone(&shared), tracker.clone()));

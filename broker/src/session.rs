@@ -15,6 +15,7 @@ use bytes::{Bytes, BytesMut};
 use indexmap::IndexSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::acl::{Acl, User};
 use crate::client::{Client, Clients};
 use crate::config::Config;
 use crate::outbound::Frame;
@@ -28,6 +29,8 @@ const SCRATCH_KEEP: usize = 16 * 1024;
 /// State shared by every connection of one server.
 #[derive(Debug)]
 pub struct Shared {
+    /// Users and their permissions.
+    pub acl: Acl,
     /// Subscriptions.
     pub registry: Registry,
     /// Connected clients.
@@ -65,7 +68,25 @@ impl Shared {
             .chars()
             .take(40)
             .collect();
+        let acl = Acl::new(config.requirepass.as_deref(), config.acl_pubsub_default_all);
+        let lines: Vec<(usize, Vec<String>)> = config
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, words)| {
+                let mut line = vec!["user".to_owned()];
+                line.extend(words.iter().cloned());
+                (i + 1, line)
+            })
+            .collect();
+        if !lines.is_empty() {
+            // Checked line by line when the configuration was read.
+            if let Err(e) = acl.load_lines(&lines, "config") {
+                tracing::warn!("{e}");
+            }
+        }
         Self {
+            acl,
             registry: Registry::new(),
             clients: Clients::new(),
             config: ArcSwap::from_pointee(config),
@@ -148,6 +169,10 @@ pub struct Session {
     /// Whether the client may run commands: true from the start when the
     /// `default` user has no password, else after AUTH or HELLO AUTH.
     pub authenticated: bool,
+    /// The user the client is logged in as; re-read when the ACL changes.
+    pub user: Arc<User>,
+    /// The ACL generation `user` was read at.
+    user_generation: u64,
     /// `CLIENT REPLY OFF`.
     pub reply_off: bool,
     /// `CLIENT REPLY SKIP` was the previous command.
@@ -174,7 +199,10 @@ pub struct Session {
 impl Session {
     /// A session for a freshly accepted client.
     pub fn new(client: Arc<Client>, shared: Arc<Shared>) -> Self {
-        let authenticated = shared.config.load().requirepass.is_none();
+        let user_generation = shared.acl.generation();
+        let user = shared.acl.default_user();
+        let authenticated = user.nopass() && user.enabled();
+        client.meta.lock().user = user.name.clone();
         Self {
             client,
             shared,
@@ -183,6 +211,8 @@ impl Session {
             shards: IndexSet::new(),
             resp3: false,
             authenticated,
+            user,
+            user_generation,
             reply_off: false,
             skip_next: false,
             skip_this: false,
@@ -194,6 +224,24 @@ impl Session {
             monitoring: false,
             monitor_line: None,
         }
+    }
+
+    /// Picks up changes to this client's user (ACL SETUSER, CONFIG SET
+    /// requirepass): one atomic load when nothing changed.
+    pub fn refresh_user(&mut self) {
+        let generation = self.shared.acl.generation();
+        if generation != self.user_generation {
+            self.user_generation = generation;
+            if let Some(user) = self.shared.acl.get(&self.user.name) {
+                self.user = user;
+            }
+        }
+    }
+
+    /// Logs the client in as `user` (AUTH, HELLO AUTH, RESET).
+    pub fn set_user(&mut self, user: Arc<User>) {
+        self.client.meta.lock().user = user.name.clone();
+        self.user = user;
     }
 
     /// A writer for the ordinary reply.

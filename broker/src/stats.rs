@@ -26,12 +26,29 @@ pub struct Stats {
     pub output_limit_disconnections: AtomicU64,
     /// `total_error_replies`.
     pub error_replies: AtomicU64,
+    /// `acl_access_denied_auth`.
+    pub acl_denied_auth: AtomicU64,
+    /// `acl_access_denied_cmd`.
+    pub acl_denied_cmd: AtomicU64,
+    /// `acl_access_denied_channel`.
+    pub acl_denied_channel: AtomicU64,
 }
 
 impl Stats {
     /// Adds `n` to a counter.
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts an ACL denial under its INFO field.
+    pub fn count_acl_denial(&self, reason: crate::acl::Reason) {
+        use crate::acl::Reason;
+        let counter = match reason {
+            Reason::Auth => &self.acl_denied_auth,
+            Reason::Command => &self.acl_denied_cmd,
+            Reason::Channel => &self.acl_denied_channel,
+        };
+        Self::add(counter, 1);
     }
 
     /// Reads a counter.

@@ -17,11 +17,14 @@ import socket
 
 COMMANDS = ["publish", "spublish", "subscribe", "unsubscribe", "psubscribe", "punsubscribe",
             "ssubscribe", "sunsubscribe", "pubsub", "ping", "echo", "select", "quit", "reset",
-            "hello", "auth", "client", "info", "time", "command", "config", "shutdown", "monitor"]
+            "hello", "auth", "client", "info", "time", "command", "config", "shutdown", "monitor",
+            "acl"]
 SUBCOMMANDS = {
     "client": ["id", "setname", "getname", "setinfo", "info", "list", "kill", "help", "reply"],
     "command": ["count", "list", "info", "docs", "help"],
     "config": ["get", "set", "resetstat", "rewrite", "help"],
+    "acl": ["cat", "deluser", "dryrun", "genpass", "getuser", "help", "list", "load", "log", "save",
+            "setuser", "users", "whoami"],
 }
 
 

@@ -14,15 +14,7 @@ const fn sub(name: &'static str, arity: i32, run: super::Handler) -> Spec {
     admin(name, arity, 0, run)
 }
 
-const fn admin(name: &'static str, arity: i32, flags: u8, run: super::Handler) -> Spec {
-    Spec {
-        name,
-        arity,
-        flags,
-        subcommands: &[],
-        run,
-    }
-}
+use super::leaf as admin;
 
 const SUBCOMMANDS: &[Spec] = &[
     sub("client|id", 2, id),
@@ -176,7 +168,10 @@ impl KillFilter {
                 .as_ref()
                 .is_none_or(|a| a[..] == *c.laddr.as_bytes())
             && self.kind.is_none_or(|k| k == Some(c.subscribed()))
-            && self.user.as_ref().is_none_or(|u| &u[..] == b"default")
+            && self
+                .user
+                .as_ref()
+                .is_none_or(|u| u[..] == c.meta.lock().user[..])
             && self
                 .maxage
                 .is_none_or(|age| c.created.elapsed().as_secs() >= age)
@@ -234,6 +229,12 @@ fn kill(s: &mut Session, args: &[Bytes]) {
         } else if is(opt, "LADDR") {
             filter.laddr = Some(value.clone());
         } else if is(opt, "USER") {
+            if s.shared.acl.get(value).is_none() {
+                let mut text = b"ERR No such user '".to_vec();
+                text.extend_from_slice(c_str(value, usize::MAX));
+                text.push(b'\'');
+                return s.error(&text);
+            }
             filter.user = Some(value.clone());
         } else if is(opt, "SKIPME") {
             if is(value, "yes") {

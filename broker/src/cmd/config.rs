@@ -137,6 +137,11 @@ fn set(s: &mut Session, args: &[Bytes]) {
             Err(err) => return s.error(&fail(&err.to_string())),
         }
     }
+    let old = s.shared.config.load();
+    if old.requirepass != next.requirepass {
+        s.shared.acl.set_requirepass(next.requirepass.as_deref());
+    }
+    drop(old);
     s.shared.config.store(std::sync::Arc::new(next));
     s.reply().ok();
 }

@@ -3,13 +3,14 @@
 //! Every client library's handshake goes through here, so the HELLO map has
 //! Redis' seven fields in Redis' order, `id` is an integer and `proto` the
 //! protocol after the switch (redis-py, Lettuce and Jedis check both).
-//! respub has one user, `default`: `nopass` as in a stock redis-server
-//! (any password accepted), or protected by `requirepass`. Any other user
-//! name is refused with Redis' WRONGPASS text.
+//! Credentials are checked against the ACL users (`default` is `nopass`
+//! in a stock redis-server, or protected by `requirepass`); a wrong pair
+//! gets Redis' WRONGPASS text, whichever part was wrong.
 
 use bytes::Bytes;
 
 use super::{NO_AUTH, Spec, c_str, is, parse_int};
+use crate::acl::Reason;
 use crate::session::Session;
 
 pub(crate) const HELLO: Spec = Spec {
@@ -29,13 +30,28 @@ pub(crate) const AUTH: Spec = Spec {
 
 const WRONGPASS: &[u8] = b"WRONGPASS invalid username-password pair or user is disabled.";
 
-/// Checks credentials for the `default` user.
-fn credentials_ok(s: &Session, user: &[u8], password: &[u8]) -> bool {
-    user == b"default"
-        && match &s.shared.config.load().requirepass {
-            None => true,
-            Some(required) => required.as_bytes() == password,
+/// Logs the client in as `user` if `password` is right for it; a failure
+/// goes to ACL LOG under the command name as sent (`AUTH`, `hello`).
+fn log_in(s: &mut Session, command: &[u8], user: &[u8], password: &[u8]) -> bool {
+    match s.shared.acl.get(user) {
+        Some(u) if u.password_ok(password) => {
+            s.set_user(u);
+            s.authenticated = true;
+            true
         }
+        _ => {
+            let max = s.shared.config.load().acllog_max_len;
+            s.shared.acl.log.add(
+                Reason::Auth,
+                command,
+                user,
+                s.client.info_line(),
+                usize::try_from(max).unwrap_or(usize::MAX),
+            );
+            s.shared.stats.count_acl_denial(Reason::Auth);
+            false
+        }
+    }
 }
 
 const HELLO_NOAUTH: &[u8] = b"NOAUTH HELLO must be called with the client already authenticated, otherwise the \
@@ -84,10 +100,10 @@ fn hello(s: &mut Session, args: &[Bytes]) {
         }
     }
     if let Some((user, pass)) = auth {
-        if !credentials_ok(s, user, pass) {
+        let command = args.first().cloned().unwrap_or_default();
+        if !log_in(s, &command, user, pass) {
             return s.error(WRONGPASS);
         }
-        s.authenticated = true;
     }
     if !s.authenticated {
         return s.error(HELLO_NOAUTH);
@@ -123,7 +139,7 @@ fn auth(s: &mut Session, args: &[Bytes]) {
     if args.len() > 3 {
         return s.error(b"ERR syntax error");
     }
-    let nopass = s.shared.config.load().requirepass.is_none();
+    let nopass = s.shared.acl.default_user().nopass();
     let (user, pass): (&[u8], &[u8]) = match (args.get(1), args.get(2)) {
         (Some(pass), None) => {
             if nopass {
@@ -137,8 +153,8 @@ fn auth(s: &mut Session, args: &[Bytes]) {
         (Some(user), Some(pass)) => (user, pass),
         _ => return,
     };
-    if credentials_ok(s, user, pass) {
-        s.authenticated = true;
+    let command = args.first().cloned().unwrap_or_default();
+    if log_in(s, &command, user, pass) {
         s.reply().ok();
     } else {
         s.error(WRONGPASS);

@@ -126,7 +126,8 @@ fn section(s: &Session, name: &str, out: &mut String) {
              total_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:0\r\n\
              evicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\n\
              pubsubshard_channels:{}\r\nclient_output_buffer_limit_disconnections:{}\r\ntotal_error_replies:{}\r\n\
-             respub_messages_published:{}\r\nrespub_messages_delivered:{}\r\n",
+             acl_access_denied_auth:{}\r\nacl_access_denied_cmd:{}\r\nacl_access_denied_key:0\r\n\
+             acl_access_denied_channel:{}\r\nrespub_messages_published:{}\r\nrespub_messages_delivered:{}\r\n",
             Stats::get(&stats.connections_received),
             Stats::get(&stats.commands_processed),
             Stats::get(&stats.net_input_bytes),
@@ -137,6 +138,9 @@ fn section(s: &Session, name: &str, out: &mut String) {
             shared.registry.len(Kind::Shard),
             stats.output_limit_disconnections.load(Ordering::Relaxed),
             Stats::get(&stats.error_replies),
+            Stats::get(&stats.acl_denied_auth),
+            Stats::get(&stats.acl_denied_cmd),
+            Stats::get(&stats.acl_denied_channel),
             Stats::get(&stats.messages_published),
             Stats::get(&stats.messages_delivered),
         ),

@@ -5,6 +5,7 @@
 //! subscribed-mode restriction. [`execute`] does the same, so a client gets
 //! the error Redis would give it, not just any error.
 
+mod acl;
 mod client;
 mod command;
 mod config;
@@ -19,6 +20,7 @@ mod subscribe;
 
 use bytes::Bytes;
 
+use crate::acl::{ChannelArg, Denied, Reason, User};
 use crate::session::Session;
 use crate::stats::Stats;
 
@@ -44,6 +46,17 @@ pub(crate) struct Spec {
     /// Subcommands; a container's own handler runs only when none match.
     pub subcommands: &'static [Spec],
     pub run: Handler,
+}
+
+/// A command without subcommands (most subcommands are built with it).
+pub(crate) const fn leaf(name: &'static str, arity: i32, flags: u8, run: Handler) -> Spec {
+    Spec {
+        name,
+        arity,
+        flags,
+        subcommands: &[],
+        run,
+    }
 }
 
 impl Spec {
@@ -83,6 +96,7 @@ pub(crate) static COMMANDS: &[Spec] = &[
     config::CONFIG,
     shutdown::SHUTDOWN,
     monitor::MONITOR,
+    acl::ACL,
 ];
 
 /// Finds `name` in a table of commands, or of one container's subcommands
@@ -149,10 +163,71 @@ pub(crate) fn unknown_subcommand(s: &mut Session, args: &[Bytes]) {
     s.error(&text);
 }
 
+/// The command (or subcommand) `args` names, if any.
+pub(crate) fn resolve(args: &[Bytes]) -> Option<&'static Spec> {
+    let spec = lookup(COMMANDS, args.first()?, false)?;
+    if spec.subcommands.is_empty() || args.len() < 2 {
+        return Some(spec);
+    }
+    lookup(spec.subcommands, args.get(1)?, true)
+}
+
+/// A command refused by ACL.
+pub(crate) struct Refusal<'a> {
+    /// What ACL LOG records.
+    pub reason: Reason,
+    /// The command's full name, or the channel refused.
+    pub object: &'a [u8],
+    /// The NOPERM error text.
+    pub text: String,
+}
+
+/// Why `user` may not run `spec` with `args`; `None` if it may. Channels
+/// are checked as Redis does: by glob for the channels of SUBSCRIBE,
+/// SSUBSCRIBE, PUBLISH and SPUBLISH, literally for PSUBSCRIBE's patterns;
+/// unsubscribing is never refused.
+pub(crate) fn denial<'a>(user: &User, spec: &'a Spec, args: &'a [Bytes]) -> Option<Refusal<'a>> {
+    if user.unrestricted() || spec.flags & NO_AUTH != 0 {
+        return None;
+    }
+    let id = crate::acl::TABLE.id(spec.name)?;
+    let first_arg = args
+        .get(if spec.name.contains('|') { 2 } else { 1 })
+        .map(|a| &a[..]);
+    let names = match spec.name {
+        "subscribe" | "ssubscribe" | "psubscribe" => args.get(1..).unwrap_or_default(),
+        "publish" | "spublish" => args.get(1..2).unwrap_or_default(),
+        _ => &[],
+    };
+    let pattern = spec.name == "psubscribe";
+    let channels: Vec<ChannelArg<'_>> = names
+        .iter()
+        .map(|n| ChannelArg { name: n, pattern })
+        .collect();
+    match user.check(id, first_arg, &channels) {
+        Ok(()) => None,
+        Err((Denied::Command, _)) => Some(Refusal {
+            reason: Reason::Command,
+            object: spec.name.as_bytes(),
+            text: format!(
+                "NOPERM User {} has no permissions to run the '{}' command",
+                String::from_utf8_lossy(&user.name),
+                spec.name
+            ),
+        }),
+        Err((Denied::Channel, i)) => Some(Refusal {
+            reason: Reason::Channel,
+            object: names.get(i).map(|n| &n[..]).unwrap_or_default(),
+            text: "NOPERM No permissions to access a channel".to_owned(),
+        }),
+    }
+}
+
 /// Runs one request and leaves its output in the session's buffers.
 pub(crate) fn execute(s: &mut Session, args: &[Bytes]) {
     Stats::add(&s.shared.stats.commands_processed, 1);
     s.skip_this = std::mem::take(&mut s.skip_next);
+    s.refresh_user();
     let Some(name) = args.first() else { return };
     let Some(mut spec) = lookup(COMMANDS, name, false) else {
         return unknown_command(s, args);
@@ -171,6 +246,18 @@ pub(crate) fn execute(s: &mut Session, args: &[Bytes]) {
     }
     if !s.authenticated && spec.flags & NO_AUTH == 0 {
         return s.error(b"NOAUTH Authentication required.");
+    }
+    if let Some(refusal) = denial(&s.user, spec, args) {
+        let max = s.shared.config.load().acllog_max_len;
+        s.shared.acl.log.add(
+            refusal.reason,
+            refusal.object,
+            &s.user.name,
+            s.client.info_line(),
+            usize::try_from(max).unwrap_or(usize::MAX),
+        );
+        s.shared.stats.count_acl_denial(refusal.reason);
+        return s.error(refusal.text.as_bytes());
     }
     if s.subscribed() && !s.resp3 && spec.flags & PUBSUB_CONTEXT == 0 {
         let text = format!(

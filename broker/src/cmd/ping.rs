@@ -91,7 +91,9 @@ fn reset(s: &mut Session, _: &[Bytes]) {
     s.drop_subscriptions();
     s.stop_monitoring();
     s.set_resp3(false);
-    s.authenticated = s.shared.config.load().requirepass.is_none();
+    let default = s.shared.acl.default_user();
+    s.authenticated = default.nopass() && default.enabled();
+    s.set_user(default);
     s.reply_off = false;
     s.skip_next = false;
     s.skip_this = false;

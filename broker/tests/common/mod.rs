@@ -13,6 +13,8 @@
     clippy::indexing_slicing
 )]
 
+pub mod diff;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -355,8 +357,18 @@ impl Conn {
         }
     }
 
+    /// Writes `bytes`. A peer that closed the connection is not an error
+    /// here: the next read reports the close, which is what tests check.
     pub fn send_raw(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).unwrap();
+        match self.stream.write_all(bytes) {
+            Ok(()) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+                ) => {}
+            Err(e) => panic!("write failed: {e}"),
+        }
     }
 
     pub fn send<A: AsRef<[u8]>>(&mut self, args: &[A]) {
