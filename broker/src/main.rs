@@ -9,6 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::PermissionsExt;
 
 use anyhow::{Context, bail};
+use respub_broker::config::tracing_filter;
 use respub_broker::{Config, Listener};
 
 const USAGE: &str = "Usage: respub-server [/path/to/redis.conf] [options]
@@ -22,18 +23,9 @@ Options are redis.conf directives written as --name value, for example:
 Directives respub implements: bind, port, unixsocket, unixsocketperm,
 maxclients, timeout, tcp-keepalive, proto-max-bulk-len,
 client-query-buffer-limit, client-output-buffer-limit, loglevel, logfile,
-databases, shutdown-timeout, io-threads. Data and persistence directives (save,
+databases, shutdown-timeout, io-threads, requirepass, user, aclfile,
+acl-pubsub-default, acllog-max-len. Data and persistence directives (save,
 appendonly, maxmemory, ...) are accepted and ignored with a warning.";
-
-fn filter(level: &str) -> &'static str {
-    match level {
-        "debug" => "debug",
-        "verbose" => "info",
-        "notice" => "info",
-        "nothing" => "off",
-        _ => "warn",
-    }
-}
 
 /// Binds one `bind` address as redis-server does: `*` is every IPv4
 /// address, `::*` every IPv6 one, a leading `-` makes the address optional,
@@ -76,20 +68,33 @@ fn bind_tcp(spec: &str, port: u16) -> anyhow::Result<Option<tokio::net::TcpListe
     }
 }
 
+/// Logs to standard output or `logfile`, at `loglevel`; the filter sits
+/// behind a reload handle so that `CONFIG SET loglevel` takes effect.
 fn init_logging(config: &Config) -> anyhow::Result<()> {
-    let env_filter = tracing_subscriber::EnvFilter::new(filter(&config.loglevel));
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, fmt, reload};
+    let (filter, handle) = reload::Layer::new(EnvFilter::new(tracing_filter(&config.loglevel)));
+    respub_broker::config::on_loglevel_change(move |level| {
+        let _ = handle.modify(|f| *f = EnvFilter::new(tracing_filter(level)));
+    });
+    let registry = tracing_subscriber::registry().with(filter);
     if config.logfile.is_empty() {
-        tracing_subscriber::fmt().with_env_filter(env_filter).init();
+        // Colours only on a terminal: journald and files get plain text.
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        registry.with(fmt::layer().with_ansi(ansi)).init();
     } else {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&config.logfile)
             .with_context(|| format!("can't open the log file {}", config.logfile))?;
-        tracing_subscriber::fmt()
-            .with_env_filter(env_filter)
-            .with_ansi(false)
-            .with_writer(std::sync::Mutex::new(file))
+        registry
+            .with(
+                fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(std::sync::Mutex::new(file)),
+            )
             .init();
     }
     Ok(())

@@ -188,3 +188,40 @@ fn idle_clients_time_out_but_subscribers_do_not() {
     // The subscriber has been idle as long, and is still served.
     assert_eq!(sub.call(&["PING"]), b"*2\r\n$4\r\npong\r\n$0\r\n\r\n");
 }
+
+#[test]
+fn config_set_loglevel_changes_what_is_logged() {
+    let port = free_port();
+    let (server, lines) = Binary::start_logged(&["--port", &port.to_string()]);
+    let protocol_error = |conn: &mut Conn| {
+        let id = String::from_utf8(conn.call(&["CLIENT", "ID"])).unwrap();
+        conn.send_raw(b"*1\r\n!\r\n");
+        conn.read_to_eof();
+        format!("client={}", id.trim_start_matches(':').trim_end())
+    };
+    // At the default level (notice) a protocol error is not logged...
+    let quiet = protocol_error(&mut Conn::connect(port));
+    let mut admin = Conn::connect(port);
+    assert_eq!(
+        admin.call(&["CONFIG", "SET", "loglevel", "debug"]),
+        b"+OK\r\n"
+    );
+    // ...at debug it is. Lines arrive in order, so once the second error's
+    // line is here, the first one's would have been too.
+    let loud = protocol_error(&mut Conn::connect(port));
+    let mut seen = Vec::new();
+    loop {
+        let line = lines.recv_timeout(GUARD).expect("no protocol error logged");
+        if line.contains("protocol error") && line.contains(&loud) {
+            break;
+        }
+        seen.push(line);
+    }
+    assert!(
+        !seen
+            .iter()
+            .any(|l| l.contains("protocol error") && l.contains(&quiet)),
+        "{seen:?}"
+    );
+    stop(server);
+}

@@ -141,6 +141,9 @@ fn set(s: &mut Session, args: &[Bytes]) {
     if old.requirepass != next.requirepass {
         s.shared.acl.set_requirepass(next.requirepass.as_deref());
     }
+    if old.loglevel != next.loglevel {
+        crate::config::loglevel_changed(&next.loglevel);
+    }
     drop(old);
     s.shared.config.store(std::sync::Arc::new(next));
     s.reply().ok();

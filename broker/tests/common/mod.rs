@@ -104,6 +104,12 @@ pub struct Binary(pub Option<Child>);
 
 impl Binary {
     pub fn start(args: &[&str]) -> Self {
+        Self::start_logged(args).0
+    }
+
+    /// Also returns every line the server logs to standard output after
+    /// its readiness line.
+    pub fn start_logged(args: &[&str]) -> (Self, mpsc::Receiver<String>) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_respub-server"))
             .args(args)
             .stdout(Stdio::piped())
@@ -112,16 +118,19 @@ impl Binary {
             .unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
+        let (lines_tx, lines_rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if line.contains("ready to accept connections") {
                     let _ = tx.send(());
+                } else {
+                    let _ = lines_tx.send(line);
                 }
             }
         });
         rx.recv_timeout(GUARD)
             .expect("respub-server did not report readiness");
-        Self(Some(child))
+        (Self(Some(child)), lines_rx)
     }
 
     pub fn pid(&self) -> u32 {
