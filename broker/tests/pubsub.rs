@@ -123,6 +123,43 @@ fn abrupt_disconnects_leave_no_subscriptions() {
     });
 }
 
+/// Publishes `messages` 1 KiB messages to `feed` in batches of 100 while a
+/// fast subscriber (already subscribed) reads them all; the publisher waits
+/// for the fast reader after each batch, so only a client that does not
+/// read can fall behind. Calls `after_batch` after each batch; returns the
+/// PUBLISH replies and how many messages the fast subscriber received.
+fn publish_past_a_slow_reader(
+    port: u16,
+    mut fast: Conn,
+    messages: usize,
+    mut after_batch: impl FnMut(),
+) -> (Vec<Vec<u8>>, usize) {
+    let (progress_tx, progress_rx) = std::sync::mpsc::channel();
+    let fast_reader = std::thread::spawn(move || {
+        let mut received = 0;
+        for _ in 0..messages / 100 {
+            let batch = payloads(&mut fast, 100);
+            assert!(batch.iter().all(|p| p.len() == 1024));
+            received += batch.len();
+            progress_tx.send(()).unwrap();
+        }
+        received
+    });
+    let mut publisher = Conn::connect(port);
+    let payload = "x".repeat(1024);
+    let one = common::encode_cmd(&["PUBLISH", "feed", &payload]);
+    let mut counts = Vec::new();
+    for _ in 0..messages / 100 {
+        publisher.send_raw(&one.repeat(100));
+        counts.extend((0..100).map(|_| publisher.frame().unwrap().raw));
+        progress_rx
+            .recv_timeout(GUARD)
+            .expect("fast subscriber stalled");
+        after_batch();
+    }
+    (counts, fast_reader.join().unwrap())
+}
+
 #[test]
 fn slow_subscriber_is_cut_off_and_others_receive_everything() {
     // 20 MiB in all: far more than loopback socket buffers can absorb.
@@ -140,36 +177,13 @@ fn slow_subscriber_is_cut_off_and_others_receive_everything() {
     let mut fast = Conn::connect(server.port);
     slow.call(&["SUBSCRIBE", "feed"]);
     fast.call(&["SUBSCRIBE", "feed"]);
-    let payload = "x".repeat(1024);
-    // The fast reader reports each batch it has read; the publisher waits
-    // for it, so only the slow client's queue can grow.
-    let (progress_tx, progress_rx) = std::sync::mpsc::channel();
-    let fast_reader = std::thread::spawn(move || {
-        let mut all = Vec::new();
-        for _ in 0..MESSAGES / 100 {
-            all.extend(payloads(&mut fast, 100));
-            progress_tx.send(()).unwrap();
-        }
-        all
-    });
-    let mut publisher = Conn::connect(server.port);
-    let mut counts = Vec::new();
-    let one = common::encode_cmd(&["PUBLISH", "feed", &payload]);
-    for _ in 0..MESSAGES / 100 {
-        publisher.send_raw(&one.repeat(100));
-        counts.extend((0..100).map(|_| publisher.frame().unwrap().raw));
-        progress_rx
-            .recv_timeout(GUARD)
-            .expect("fast subscriber stalled");
-    }
-    let received = fast_reader.join().unwrap();
-    assert_eq!(received.len(), MESSAGES);
-    assert!(received.iter().all(|p| p.len() == 1024));
+    let (counts, received) = publish_past_a_slow_reader(server.port, fast, MESSAGES, || {});
+    assert_eq!(received, MESSAGES);
     // The publisher was never refused; the slow client was counted until it
     // was cut off, then not any more.
     assert_eq!(counts.first().unwrap(), b":2\r\n");
     assert_eq!(counts.last().unwrap(), b":1\r\n");
-    let info = String::from_utf8(publisher.call(&["INFO", "stats"])).unwrap();
+    let info = String::from_utf8(Conn::connect(server.port).call(&["INFO", "stats"])).unwrap();
     assert!(
         info.contains("client_output_buffer_limit_disconnections:1\r\n"),
         "{info}"
@@ -181,6 +195,48 @@ fn slow_subscriber_is_cut_off_and_others_receive_everything() {
         "slow client received {} bytes",
         got.len()
     );
+}
+
+/// The server's resident memory, from /proc.
+fn rss_bytes(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: usize = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+/// The server process's memory stays near the output limit while 50 MiB
+/// are published past a subscriber that never reads (unbounded, its queue
+/// would hold most of them).
+#[test]
+fn slow_subscriber_keeps_server_memory_bounded() {
+    const MESSAGES: usize = 50_000;
+    let port = common::free_port();
+    let server = common::Binary::start(&[
+        "--port",
+        &port.to_string(),
+        "--client-output-buffer-limit",
+        "pubsub 1mb 0 0",
+    ]);
+    let mut slow = Conn::connect(port);
+    let mut fast = Conn::connect(port);
+    slow.call(&["SUBSCRIBE", "feed"]);
+    fast.call(&["SUBSCRIBE", "feed"]);
+    let before = rss_bytes(server.pid());
+    let mut peak = before;
+    let (_, received) = publish_past_a_slow_reader(port, fast, MESSAGES, || {
+        peak = peak.max(rss_bytes(server.pid()));
+    });
+    assert_eq!(received, MESSAGES);
+    assert!(
+        peak - before < 16 * 1024 * 1024,
+        "server RSS grew by {} bytes (from {before})",
+        peak - before
+    );
+    assert!(slow.read_to_eof().len() < MESSAGES * 1024);
 }
 
 #[test]
