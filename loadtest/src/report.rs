@@ -312,7 +312,9 @@ fn socketio_rows(scenario: &ScenarioReport, params: &SioParams) -> Vec<Row> {
             acks(r).map(|a| &a.round_trip)
         }));
         rows.extend([
-            count("ack requests", |r| acks(r).map(|a| a.requests as f64)),
+            count("ack requests incl. warm-up", |r| {
+                acks(r).map(|a| a.requests as f64)
+            }),
             count("ack replies", |r| acks(r).map(|a| a.replies as f64)),
             count("answers", |r| acks(r).map(|a| a.answers as f64)),
             count("expected answers", |r| {

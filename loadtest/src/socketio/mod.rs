@@ -115,11 +115,12 @@ impl SioParams {
 
     /// A one-line description for table headers.
     pub(crate) fn describe(&self) -> String {
+        let emitters = self.total_emitters();
         let load = format!(
-            "{} emitters x {} msg/s ({} msg/s in all), {} B padding",
-            self.total_emitters(),
+            "{emitters} emitter{} x {} msg/s ({} msg/s in all), {} B padding",
+            if emitters == 1 { "" } else { "s" },
             self.rate,
-            self.total_emitters() as f64 * self.rate,
+            emitters as f64 * self.rate,
             self.payload
         );
         let time = format!(
@@ -174,7 +175,7 @@ pub(crate) struct SioFigures {
 /// `acks` figures.
 #[derive(Debug, Clone, Serialize, Default)]
 pub(crate) struct AckFigures {
-    /// Broadcasts with acks sent.
+    /// Broadcasts with acks sent, warm-up included.
     pub(crate) requests: u64,
     /// Of those, answered by the node (with the number of client answers).
     pub(crate) replies: u64,

@@ -138,7 +138,7 @@ impl Programs {
             Ok(s) if s.success() && self.npm_installed() => Ok(()),
             Ok(s) => bail!("`{command}` failed ({s}); run it yourself, then retry"),
             Err(e) => bail!(
-                "could not run npm ({e}): install Node.js 18 or later with npm, then run `{command}`"
+                "could not run npm ({e}): install Node.js 20 or later with npm, then run `{command}`"
             ),
         }
     }
