@@ -1,11 +1,12 @@
 //! Command-line interface.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::scenario::{HEADER_LEN, LoadModel, Params, ScenarioKind};
+use crate::socketio::{SioParams, SioScenario, Stack};
 use crate::target::ServerKind;
 
 /// Fan-out throughput and latency of RESP pub/sub brokers, side by side.
@@ -33,6 +34,15 @@ pub(crate) enum Command {
     /// Example: respub-loadtest pubsub --spawn respub --spawn redis-server
     /// --scenario fanout --subscribers 100 --duration 5
     Pubsub(PubsubArgs),
+    /// Socket.IO clusters: clients spread over N server nodes sharing rooms
+    /// through the broker, for several stacks side by side.
+    ///
+    /// Example: respub-loadtest socketio --nodes 4 --stack respub
+    /// --stack node-redis --scenario rooms
+    Socketio(SocketioArgs),
+    /// A Rust Socket.IO node (what `socketio` starts for its Rust stacks).
+    #[command(hide = true)]
+    SioNode(SioNodeArgs),
 }
 
 /// `pubsub` options.
@@ -54,12 +64,8 @@ pub(crate) struct PubsubArgs {
     /// Start this server on a free 127.0.0.1 port (repeatable).
     #[arg(long = "spawn", value_enum, value_name = "SERVER")]
     pub(crate) spawn: Vec<ServerKind>,
-    /// respub-server executable (default: next to this binary, then PATH).
-    #[arg(long, value_name = "PATH")]
-    pub(crate) respub_bin: Option<PathBuf>,
-    /// redis-server executable (default: PATH).
-    #[arg(long, value_name = "PATH")]
-    pub(crate) redis_bin: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) bins: Bins,
     /// valkey-server executable (default: PATH).
     #[arg(long, value_name = "PATH")]
     pub(crate) valkey_bin: Option<PathBuf>,
@@ -104,16 +110,8 @@ pub(crate) struct PubsubArgs {
     /// Speak RESP3 (HELLO 3) instead of RESP2.
     #[arg(long)]
     pub(crate) resp3: bool,
-    /// Measured seconds of publishing (after the warm-up).
-    #[arg(long, default_value_t = 10.0, value_parser = seconds)]
-    pub(crate) duration: f64,
-    /// Seconds of publishing before measuring starts.
-    #[arg(long, default_value_t = 1.0, value_parser = seconds)]
-    pub(crate) warmup: f64,
-    /// Stop each publisher after this many messages (warm-up included),
-    /// even if the duration has not passed.
-    #[arg(long)]
-    pub(crate) messages: Option<u64>,
+    #[command(flatten)]
+    pub(crate) timing: Timing,
     /// Open loop: publish this many messages per second in total, on a
     /// fixed schedule, measuring latency from the scheduled send time.
     /// Without it the load is closed loop (see --window).
@@ -126,12 +124,55 @@ pub(crate) struct PubsubArgs {
     /// Commands per write (pipelining depth of publishers).
     #[arg(long, default_value_t = 64)]
     pub(crate) batch: usize,
-    /// Seconds to wait for outstanding deliveries after publishing stops
+    #[command(flatten)]
+    pub(crate) output: Output,
+}
+
+/// Where the brokers that both modes start come from.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Bins {
+    /// respub-server executable (default: next to this binary, then PATH).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) respub_bin: Option<PathBuf>,
+    /// redis-server executable (default: PATH).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) redis_bin: Option<PathBuf>,
+}
+
+impl Bins {
+    /// The executable given for `kind`, if any.
+    pub(crate) fn get(&self, kind: ServerKind) -> Option<&Path> {
+        match kind {
+            ServerKind::Respub => self.respub_bin.as_deref(),
+            ServerKind::Redis => self.redis_bin.as_deref(),
+            ServerKind::Valkey => None,
+        }
+    }
+}
+
+/// How long a scenario sends, shared by every mode.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Timing {
+    /// Measured seconds of sending (after the warm-up).
+    #[arg(long, default_value_t = 10.0, value_parser = seconds)]
+    pub(crate) duration: f64,
+    /// Seconds of sending before measuring starts.
+    #[arg(long, default_value_t = 1.0, value_parser = seconds)]
+    pub(crate) warmup: f64,
+    /// Stop each publisher (emitter) after this many messages, warm-up
+    /// included, even if the duration has not passed.
+    #[arg(long)]
+    pub(crate) messages: Option<u64>,
+    /// Seconds to wait for outstanding deliveries after sending stops
     /// (what has not arrived by then counts as lost). Also how far an
-    /// open-loop publisher may fall behind its schedule before it gives up.
+    /// open-loop sender may fall behind its schedule before it gives up.
     #[arg(long, default_value_t = 10.0, value_parser = seconds)]
     pub(crate) drain_timeout: f64,
+}
 
+/// Where results go, shared by every mode.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Output {
     /// Write every figure to this JSON file.
     #[arg(long, value_name = "FILE")]
     pub(crate) json: Option<PathBuf>,
@@ -141,6 +182,125 @@ pub(crate) struct PubsubArgs {
     /// No progress bar even on a terminal.
     #[arg(long)]
     pub(crate) quiet: bool,
+}
+
+impl Output {
+    /// Whether to draw progress bars: asked for and on a terminal.
+    pub(crate) fn progress(&self) -> bool {
+        !self.quiet && std::io::IsTerminal::is_terminal(&std::io::stdout())
+    }
+}
+
+/// `socketio` options.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+STACKS: each scenario runs on every stack in turn, in the order given; the report shows \
+each figure and its ratio to the first stack. For every scenario and stack the load \
+tester starts a broker on a free 127.0.0.1 port and --nodes server nodes as child \
+processes, each connected to the broker on its own free port, and spreads its clients \
+over them round-robin. Everything is stopped afterwards, also on error or Ctrl-C.
+
+Rust nodes are this executable run as `respub-loadtest sio-node` (socketioxide with \
+respub-socketio); Node nodes are `node sio_node.mjs` (socket.io 4.8 with \
+@socket.io/redis-adapter 8.3) from --node-dir, whose npm packages are installed with \
+`npm ci` when missing. respub-server is looked for next to this binary, then in PATH \
+(--respub-bin overrides); redis-server in PATH (--redis-bin).
+
+MESSAGES: every emitter sends --rate messages per second on a fixed schedule, each \
+stamped with its scheduled send time, its emitter and a sequence number; every client \
+checks that it gets each message meant for it exactly once.")]
+pub(crate) struct SocketioArgs {
+    /// Stack to measure (repeatable; the first is the reference for ratios).
+    #[arg(
+        long = "stack",
+        value_enum,
+        value_name = "STACK",
+        default_value = "respub"
+    )]
+    pub(crate) stacks: Vec<Stack>,
+    /// Scenarios to run, in order (repeatable or comma-separated).
+    #[arg(
+        long = "scenario",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "rooms"
+    )]
+    pub(crate) scenarios: Vec<SioScenario>,
+    /// Server nodes per stack.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) nodes: u16,
+    /// Rooms (`rooms`, `join-storm`).
+    #[arg(long, default_value_t = 50)]
+    pub(crate) rooms: usize,
+    /// Members per room (`rooms`, `join-storm`).
+    #[arg(long, default_value_t = 20)]
+    pub(crate) members: usize,
+    /// Emitting clients: per room for `rooms` and `join-storm` (members
+    /// that emit to their own room), in all for `broadcast` and `acks`.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) emitters: usize,
+    /// Clients (`broadcast`, `acks`).
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) clients: usize,
+    /// Clients joining and leaving rooms while messages flow (`join-storm`).
+    #[arg(long, default_value_t = 100)]
+    pub(crate) churners: usize,
+    /// Messages per second of each emitter.
+    #[arg(long, value_name = "MSGS_PER_SEC", default_value_t = 10.0, value_parser = positive)]
+    pub(crate) rate: f64,
+    /// Padding bytes added to each message (the stamp is about 30 bytes).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) payload: usize,
+    #[command(flatten)]
+    pub(crate) timing: Timing,
+    #[command(flatten)]
+    pub(crate) bins: Bins,
+    /// Folder of sio_node.mjs and its package.json (default: loadtest/node
+    /// of the source tree this binary was built from).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) node_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) output: Output,
+}
+
+impl SocketioArgs {
+    /// The parameters of `scenario` under these options.
+    pub(crate) fn params(&self, scenario: SioScenario) -> SioParams {
+        SioParams {
+            scenario,
+            nodes: usize::from(self.nodes),
+            rooms: self.rooms.max(1),
+            members: self.members.max(1),
+            emitters: self.emitters,
+            clients: self.clients.max(1),
+            churners: self.churners,
+            rate: self.rate,
+            payload: self.payload,
+            duration: Duration::from_secs_f64(self.timing.duration),
+            warmup: Duration::from_secs_f64(self.timing.warmup),
+            messages: self.timing.messages,
+            drain_timeout: Duration::from_secs_f64(self.timing.drain_timeout),
+        }
+    }
+}
+
+/// `sio-node` options.
+#[derive(Debug, Args)]
+pub(crate) struct SioNodeArgs {
+    /// The broker.
+    #[arg(long, value_name = "URL")]
+    pub(crate) redis: String,
+    /// How long a broadcast with acks waits for the clients' answers.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub(crate) ack_timeout_ms: u64,
+}
+
+fn positive(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if !(v > 0.0 && v <= 1e9) {
+        return Err("above 0".into());
+    }
+    Ok(v)
 }
 
 fn payload_size(s: &str) -> Result<usize, String> {
@@ -181,12 +341,12 @@ impl PubsubArgs {
             idle_shared: self.idle_shared,
             payload: self.payload,
             resp3: self.resp3,
-            duration: Duration::from_secs_f64(self.duration),
-            warmup: Duration::from_secs_f64(self.warmup),
-            messages: self.messages,
+            duration: Duration::from_secs_f64(self.timing.duration),
+            warmup: Duration::from_secs_f64(self.timing.warmup),
+            messages: self.timing.messages,
             load,
             batch: self.batch.max(1),
-            drain_timeout: Duration::from_secs_f64(self.drain_timeout),
+            drain_timeout: Duration::from_secs_f64(self.timing.drain_timeout),
         }
     }
 }
@@ -209,7 +369,9 @@ mod tests {
             "fanout",
         ])
         .unwrap();
-        let Command::Pubsub(args) = cli.command;
+        let Command::Pubsub(args) = cli.command else {
+            panic!("not pubsub")
+        };
         assert_eq!(args.spawn, vec![ServerKind::Respub, ServerKind::Redis]);
         assert_eq!(args.scenarios, vec![ScenarioKind::Fanout]);
         assert!(matches!(
@@ -224,7 +386,9 @@ mod tests {
         assert!(Cli::try_parse_from(["x", "pubsub", "--rate", "10", "--window", "5"]).is_err());
         let cli = Cli::try_parse_from(["x", "pubsub", "--scenario", "idle,churn", "--rate", "100"])
             .unwrap();
-        let Command::Pubsub(args) = cli.command;
+        let Command::Pubsub(args) = cli.command else {
+            panic!("not pubsub")
+        };
         assert_eq!(
             args.scenarios,
             vec![ScenarioKind::Idle, ScenarioKind::Churn]

@@ -6,18 +6,19 @@
 //! benchmark against Ctrl-C: on Ctrl-C the benchmark future is dropped,
 //! which drops the guards of any servers it started, which kills them.
 
+mod child;
 mod cli;
 mod measure;
 mod report;
 mod resp;
 mod scenario;
+mod socketio;
 mod target;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -26,7 +27,7 @@ use clap::{CommandFactory, FromArgMatches};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{Cli, Command, PubsubArgs};
-use crate::report::{Report, ScenarioReport};
+use crate::report::{Report, ScenarioParams, ScenarioReport};
 use crate::scenario::RunResult;
 use crate::target::{ServerKind, Source, Target};
 
@@ -81,6 +82,11 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
             let sub = matches.subcommand_matches("pubsub");
             pubsub(&args, sub).await
         }
+        Command::Socketio(args) => socketio::run(&args).await,
+        Command::SioNode(args) => {
+            let ack_timeout = Duration::from_millis(args.ack_timeout_ms);
+            socketio::server::serve(&args.redis, ack_timeout).await
+        }
     }
 }
 
@@ -102,9 +108,8 @@ fn targets(args: &PubsubArgs, matches: Option<&clap::ArgMatches>) -> anyhow::Res
     let spawn_idx = index("spawn");
     for (i, &kind) in args.spawn.iter().enumerate() {
         let explicit = match kind {
-            ServerKind::Respub => args.respub_bin.as_deref(),
-            ServerKind::Redis => args.redis_bin.as_deref(),
             ServerKind::Valkey => args.valkey_bin.as_deref(),
+            _ => args.bins.get(kind),
         };
         let bin = kind.locate(explicit)?;
         let at = spawn_idx.get(i).copied().unwrap_or(usize::MAX / 2 + i);
@@ -135,7 +140,8 @@ fn targets(args: &PubsubArgs, matches: Option<&clap::ArgMatches>) -> anyhow::Res
     Ok(out)
 }
 
-fn progress_bar(enabled: bool, prefix: String) -> ProgressBar {
+/// A progress bar for one run, or a hidden one.
+pub(crate) fn progress_bar(enabled: bool, prefix: String) -> ProgressBar {
     if !enabled {
         return ProgressBar::hidden();
     }
@@ -152,41 +158,21 @@ fn progress_bar(enabled: bool, prefix: String) -> ProgressBar {
 
 async fn pubsub(args: &PubsubArgs, matches: Option<&clap::ArgMatches>) -> anyhow::Result<()> {
     let targets = targets(args, matches)?;
-    let show_progress = !args.quiet && std::io::stdout().is_terminal();
-    let started_unix_secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
-    let mut report = Report {
-        version: env!("CARGO_PKG_VERSION"),
-        started_unix_secs,
-        targets: targets.iter().map(|t| t.name.clone()).collect(),
-        scenarios: Vec::new(),
-    };
+    let show_progress = args.output.progress();
+    let mut report = Report::new(targets.iter().map(|t| t.name.clone()).collect());
     for &scenario in &args.scenarios {
         let params = args.params(scenario);
         let results = run_scenario(&params, &targets, args.rounds, show_progress).await?;
         let s = ScenarioReport {
             description: params.describe(),
-            params,
+            params: ScenarioParams::Pubsub(params),
             rounds: args.rounds,
             results,
         };
         println!("{}", report::table(&s));
         report.scenarios.push(s);
     }
-    if let Some(path) = &args.json {
-        report::write_json(&report, path)?;
-        println!("JSON written to {}", path.display());
-    }
-    if let Some(dir) = &args.report {
-        report::write_html(&report, dir)?;
-        println!(
-            "HTML report written to {}",
-            dir.join("index.html").display()
-        );
-    }
-    Ok(())
+    report.write_files(&args.output)
 }
 
 /// Runs one scenario on every target, `rounds` times, alternating targets

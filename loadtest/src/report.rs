@@ -12,13 +12,42 @@ use anyhow::Context;
 use plotters::prelude::*;
 use serde::Serialize;
 
-use crate::scenario::{Params, RunResult, human};
+use crate::cli::Output;
+use crate::measure::LatencySummary;
+use crate::scenario::{Params, RunResult, ScenarioKind, ServerFigures, human};
+use crate::socketio::{AckFigures, JoinFigures, SioFigures, SioParams, SioScenario};
+
+/// The knobs of one scenario, of either mode. Untagged in the JSON file:
+/// each mode's knobs have names of their own.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub(crate) enum ScenarioParams {
+    /// `pubsub` mode.
+    Pubsub(Params),
+    /// `socketio` mode.
+    Socketio(SioParams),
+}
+
+impl ScenarioParams {
+    /// The scenario's name on the command line.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            ScenarioParams::Pubsub(p) => p.scenario.name(),
+            ScenarioParams::Socketio(p) => p.scenario.name(),
+        }
+    }
+
+    /// Whether the scenario has deliveries to chart (`idle` has none).
+    fn has_deliveries(&self) -> bool {
+        !matches!(self, ScenarioParams::Pubsub(p) if p.scenario == ScenarioKind::Idle)
+    }
+}
 
 /// One scenario's results, one per target, in target order.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct ScenarioReport {
     /// The scenario's knobs.
-    pub(crate) params: Params,
+    pub(crate) params: ScenarioParams,
     /// Human-readable summary of the knobs.
     pub(crate) description: String,
     /// Rounds merged into each result.
@@ -40,6 +69,38 @@ pub(crate) struct Report {
     pub(crate) scenarios: Vec<ScenarioReport>,
 }
 
+impl Report {
+    /// An empty report of a run starting now.
+    pub(crate) fn new(targets: Vec<String>) -> Self {
+        let started_unix_secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        Self {
+            version: env!("CARGO_PKG_VERSION"),
+            started_unix_secs,
+            targets,
+            scenarios: Vec::new(),
+        }
+    }
+
+    /// Writes the JSON file and the HTML report that `output` asks for.
+    pub(crate) fn write_files(&self, output: &Output) -> anyhow::Result<()> {
+        if let Some(path) = &output.json {
+            write_json(self, path)?;
+            println!("JSON written to {}", path.display());
+        }
+        if let Some(dir) = &output.report {
+            write_html(self, dir)?;
+            println!(
+                "HTML report written to {}",
+                dir.join("index.html").display()
+            );
+        }
+        Ok(())
+    }
+}
+
 /// How a row's values are printed.
 #[derive(Debug, Clone, Copy)]
 enum Unit {
@@ -50,118 +111,247 @@ enum Unit {
     Bytes,
 }
 
-type Getter = fn(&RunResult) -> Option<f64>;
+type Getter = Box<dyn Fn(&RunResult) -> Option<f64>>;
 
 /// A table row: label, unit, getter, and whether a ratio means anything.
 struct Row {
-    label: &'static str,
+    label: String,
     unit: Unit,
     get: Getter,
     ratio: bool,
 }
 
-fn rows(scenario: &ScenarioReport) -> Vec<Row> {
-    use crate::scenario::ScenarioKind;
-    let r = |label, unit, get: Getter| Row {
-        label,
+/// A row whose ratio to the first target is shown.
+fn figure(
+    label: impl Into<String>,
+    unit: Unit,
+    get: impl Fn(&RunResult) -> Option<f64> + 'static,
+) -> Row {
+    Row {
+        label: label.into(),
         unit,
-        get,
+        get: Box::new(get),
         ratio: true,
-    };
-    let count = |label, get: Getter| Row {
-        label,
+    }
+}
+
+/// A count, shown without a ratio: counts are checks, not performance.
+fn count(label: impl Into<String>, get: impl Fn(&RunResult) -> Option<f64> + 'static) -> Row {
+    Row {
+        label: label.into(),
         unit: Unit::Count,
-        get,
+        get: Box::new(get),
         ratio: false,
+    }
+}
+
+fn rows(scenario: &ScenarioReport) -> Vec<Row> {
+    match &scenario.params {
+        ScenarioParams::Pubsub(p) => pubsub_rows(scenario, p),
+        ScenarioParams::Socketio(p) => socketio_rows(scenario, p),
+    }
+}
+
+/// Latency percentiles, from the given summary.
+fn latency_rows(
+    name: &str,
+    get: impl Fn(&RunResult) -> Option<&LatencySummary> + Copy + 'static,
+) -> Vec<Row> {
+    let pick = move |f: fn(&LatencySummary) -> f64| {
+        move |r: &RunResult| get(r).filter(|l| l.count > 0).map(f)
     };
-    if scenario.params.scenario == ScenarioKind::Idle {
+    vec![
+        figure(format!("{name} p50"), Unit::Micros, pick(|l| l.p50_us)),
+        figure(format!("{name} p90"), Unit::Micros, pick(|l| l.p90_us)),
+        figure(format!("{name} p99"), Unit::Micros, pick(|l| l.p99_us)),
+        figure(format!("{name} p99.9"), Unit::Micros, pick(|l| l.p999_us)),
+        figure(format!("{name} max"), Unit::Micros, pick(|l| l.max_us)),
+    ]
+}
+
+/// Loss, duplicates and reordering, then the anomalies any target showed.
+fn integrity_rows(scenario: &ScenarioReport, failures: &str) -> Vec<Row> {
+    let mut rows = vec![
+        count("lost", |r| Some(r.seq.lost as f64)),
+        count("duplicates", |r| Some(r.seq.duplicates as f64)),
+        count("reordered", |r| Some(r.seq.reordered as f64)),
+    ];
+    if scenario.results.iter().any(|r| r.unexpected > 0) {
+        rows.push(count("unexpected streams", |r| Some(r.unexpected as f64)));
+    }
+    if scenario.results.iter().any(|r| r.subscriber_failures > 0) {
+        rows.push(count(failures.to_owned(), |r| {
+            Some(r.subscriber_failures as f64)
+        }));
+    }
+    rows
+}
+
+/// CPU and memory of one process, its figures picked by `get`.
+fn process_rows(
+    name: &str,
+    get: impl Fn(&RunResult) -> Option<&ServerFigures> + Copy + 'static,
+) -> Vec<Row> {
+    vec![
+        figure(format!("{name} CPU"), Unit::Seconds, move |r| {
+            get(r).map(|s| s.cpu_seconds)
+        }),
+        figure(
+            format!("{name} CPU per 1M deliveries"),
+            Unit::Seconds,
+            move |r| get(r).and_then(|s| s.cpu_seconds_per_million_deliveries),
+        ),
+        figure(format!("{name} RSS"), Unit::Bytes, move |r| {
+            get(r).map(|s| s.rss_bytes as f64)
+        }),
+        figure(format!("{name} peak RSS"), Unit::Bytes, move |r| {
+            get(r).map(|s| s.peak_rss_bytes as f64)
+        }),
+    ]
+}
+
+fn pubsub_rows(scenario: &ScenarioReport, params: &Params) -> Vec<Row> {
+    if params.scenario == ScenarioKind::Idle {
         return vec![
             count("connections", |r| {
                 r.idle.as_ref().map(|i| i.connections as f64)
             }),
-            r("server RSS before", Unit::Bytes, |r| {
+            figure("server RSS before", Unit::Bytes, |r| {
                 r.idle
                     .as_ref()
                     .and_then(|i| i.rss_before_bytes)
                     .map(|b| b as f64)
             }),
-            r("server RSS after", Unit::Bytes, |r| {
+            figure("server RSS after", Unit::Bytes, |r| {
                 r.idle
                     .as_ref()
                     .and_then(|i| i.rss_after_bytes)
                     .map(|b| b as f64)
             }),
-            r("bytes per connection", Unit::Bytes, |r| {
+            figure("bytes per connection", Unit::Bytes, |r| {
                 r.idle.as_ref().and_then(|i| i.bytes_per_connection)
             }),
         ];
     }
     let mut rows = vec![
-        r("published/s", Unit::Rate, |r| Some(r.published_per_sec)),
-        r("delivered/s", Unit::Rate, |r| Some(r.delivered_per_sec)),
-        r("latency p50", Unit::Micros, |r| {
-            (r.latency.count > 0).then_some(r.latency.p50_us)
-        }),
-        r("latency p90", Unit::Micros, |r| {
-            (r.latency.count > 0).then_some(r.latency.p90_us)
-        }),
-        r("latency p99", Unit::Micros, |r| {
-            (r.latency.count > 0).then_some(r.latency.p99_us)
-        }),
-        r("latency p99.9", Unit::Micros, |r| {
-            (r.latency.count > 0).then_some(r.latency.p999_us)
-        }),
-        r("latency max", Unit::Micros, |r| {
-            (r.latency.count > 0).then_some(r.latency.max_us)
-        }),
+        figure("published/s", Unit::Rate, |r| Some(r.published_per_sec)),
+        figure("delivered/s", Unit::Rate, |r| Some(r.delivered_per_sec)),
+    ];
+    rows.extend(latency_rows("latency", |r| Some(&r.latency)));
+    if scenario.results.iter().any(|r| r.unsent > 0) {
+        rows.push(count("published incl. warm-up", |r| {
+            Some(r.published_total as f64)
+        }));
+        rows.push(count("scheduled, never sent", |r| Some(r.unsent as f64)));
+    }
+    rows.extend([
         count("published", |r| Some(r.published as f64)),
         count("delivered", |r| Some(r.delivered as f64)),
         count("expected deliveries", |r| {
             Some(r.expected_deliveries as f64)
         }),
-        count("lost", |r| Some(r.seq.lost as f64)),
-        count("duplicates", |r| Some(r.seq.duplicates as f64)),
-        count("reordered", |r| Some(r.seq.reordered as f64)),
-    ];
-    if scenario.results.iter().any(|r| r.unsent > 0) {
-        rows.insert(7, count("scheduled, never sent", |r| Some(r.unsent as f64)));
-        rows.insert(
-            7,
-            count("published incl. warm-up", |r| {
-                Some(r.published_total as f64)
-            }),
-        );
-    }
-    if scenario.results.iter().any(|r| r.unexpected > 0) {
-        rows.push(count("unexpected streams", |r| Some(r.unexpected as f64)));
-    }
-    if scenario.results.iter().any(|r| r.subscriber_failures > 0) {
-        rows.push(count("subscriber failures", |r| {
-            Some(r.subscriber_failures as f64)
-        }));
-    }
-    if scenario.params.scenario == ScenarioKind::Churn {
-        rows.push(r("churn sub+unsub/s", Unit::Rate, |r| {
+    ]);
+    rows.extend(integrity_rows(scenario, "subscriber failures"));
+    if params.scenario == ScenarioKind::Churn {
+        rows.push(figure("churn sub+unsub/s", Unit::Rate, |r| {
             r.churn.as_ref().map(|c| c.operations_per_sec)
         }));
     }
+    rows.extend(process_rows("server", |r| r.server.as_ref()));
+    rows.push(figure("load tester CPU", Unit::Seconds, |r| {
+        r.loadtest_cpu_seconds
+    }));
+    rows
+}
+
+fn sio(r: &RunResult) -> Option<&SioFigures> {
+    r.sio.as_ref()
+}
+
+fn acks(r: &RunResult) -> Option<&AckFigures> {
+    sio(r).and_then(|s| s.acks.as_ref())
+}
+
+fn joins(r: &RunResult) -> Option<&JoinFigures> {
+    sio(r).and_then(|s| s.joins.as_ref())
+}
+
+fn node(r: &RunResult, i: usize) -> Option<&ServerFigures> {
+    sio(r).and_then(|s| s.nodes.get(i))
+}
+
+fn socketio_rows(scenario: &ScenarioReport, params: &SioParams) -> Vec<Row> {
+    let mut rows = vec![
+        figure("emitted/s", Unit::Rate, |r| Some(r.published_per_sec)),
+        figure("delivered/s", Unit::Rate, |r| Some(r.delivered_per_sec)),
+    ];
+    rows.extend(latency_rows("latency", |r| Some(&r.latency)));
+    rows.push(count("clients", |r| sio(r).map(|s| s.clients as f64)));
+    if scenario.results.iter().any(|r| r.unsent > 0) {
+        rows.push(count("emitted incl. warm-up", |r| {
+            Some(r.published_total as f64)
+        }));
+        rows.push(count("scheduled, never sent", |r| Some(r.unsent as f64)));
+    }
     rows.extend([
-        r("server CPU", Unit::Seconds, |r| {
-            r.server.as_ref().map(|s| s.cpu_seconds)
+        count("emitted", |r| Some(r.published as f64)),
+        count("delivered", |r| Some(r.delivered as f64)),
+        count("expected deliveries", |r| {
+            Some(r.expected_deliveries as f64)
         }),
-        r("CPU per 1M deliveries", Unit::Seconds, |r| {
-            r.server
-                .as_ref()
-                .and_then(|s| s.cpu_seconds_per_million_deliveries)
+        count("cross-node incl. warm-up", |r| {
+            sio(r).map(|s| s.cross_node_delivered as f64)
         }),
-        r("server RSS", Unit::Bytes, |r| {
-            r.server.as_ref().map(|s| s.rss_bytes as f64)
+        count("cross-node expected", |r| {
+            sio(r).map(|s| s.cross_node_expected as f64)
         }),
-        r("server peak RSS", Unit::Bytes, |r| {
-            r.server.as_ref().map(|s| s.peak_rss_bytes as f64)
-        }),
-        r("load tester CPU", Unit::Seconds, |r| r.loadtest_cpu_seconds),
     ]);
+    rows.extend(integrity_rows(scenario, "client failures"));
+    if params.scenario == SioScenario::Acks {
+        rows.extend(latency_rows("ack round trip", move |r| {
+            acks(r).map(|a| &a.round_trip)
+        }));
+        rows.extend([
+            count("ack requests incl. warm-up", |r| {
+                acks(r).map(|a| a.requests as f64)
+            }),
+            count("ack replies", |r| acks(r).map(|a| a.replies as f64)),
+            count("answers", |r| acks(r).map(|a| a.answers as f64)),
+            count("expected answers", |r| {
+                acks(r).map(|a| a.expected_answers as f64)
+            }),
+        ]);
+    }
+    if params.scenario == SioScenario::JoinStorm {
+        rows.push(figure("join+leave/s", Unit::Rate, |r| {
+            joins(r).map(|j| j.operations_per_sec)
+        }));
+        rows.extend(latency_rows("join/leave ack", |r| {
+            joins(r).map(|j| &j.latency)
+        }));
+        rows.push(count("churner deliveries", |r| {
+            joins(r).map(|j| j.deliveries as f64)
+        }));
+    }
+    rows.extend(process_rows("broker", |r| r.server.as_ref()));
+    rows.extend(process_rows("nodes", move |r| {
+        sio(r).and_then(|s| s.nodes_total.as_ref())
+    }));
+    for i in 0..params.nodes {
+        rows.push(figure(
+            format!("node {} CPU", i + 1),
+            Unit::Seconds,
+            move |r| node(r, i).map(|n| n.cpu_seconds),
+        ));
+        rows.push(figure(
+            format!("node {} peak RSS", i + 1),
+            Unit::Bytes,
+            move |r| node(r, i).map(|n| n.peak_rss_bytes as f64),
+        ));
+    }
+    rows.push(figure("load tester CPU", Unit::Seconds, |r| {
+        r.loadtest_cpu_seconds
+    }));
     rows
 }
 
@@ -209,7 +399,7 @@ fn cells(s: &ScenarioReport) -> Vec<Vec<String>> {
     let mut out = vec![header];
     for row in rows(s) {
         let first = s.results.first().and_then(|r| (row.get)(r));
-        let mut line = vec![row.label.to_owned()];
+        let mut line = vec![row.label.clone()];
         for (i, r) in s.results.iter().enumerate() {
             let v = (row.get)(r);
             line.push(v.map_or_else(|| "-".to_owned(), |v| format_value(row.unit, v)));
@@ -246,12 +436,7 @@ pub(crate) fn table(s: &ScenarioReport) -> String {
     } else {
         String::new()
     };
-    let _ = writeln!(
-        out,
-        "== {}: {}{rounds}",
-        s.params.scenario.name(),
-        s.description
-    );
+    let _ = writeln!(out, "== {}: {}{rounds}", s.params.name(), s.description);
     for (i, row) in cells.iter().enumerate() {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
@@ -464,7 +649,7 @@ pub(crate) fn write_html(report: &Report, dir: &Path) -> anyhow::Result<()> {
         escape(&report.targets.join(", "))
     );
     for (i, s) in report.scenarios.iter().enumerate() {
-        let name = s.params.scenario.name();
+        let name = s.params.name();
         let _ = writeln!(
             html,
             "<h2>{}</h2>\n<p>{}</p>\n<table>",
@@ -480,7 +665,7 @@ pub(crate) fn write_html(report: &Report, dir: &Path) -> anyhow::Result<()> {
             html.push_str("</tr>\n");
         }
         html.push_str("</table>\n");
-        if s.params.scenario != crate::scenario::ScenarioKind::Idle {
+        if s.params.has_deliveries() {
             let cdf = cdf_svg(s)?;
             let tput = throughput_svg(s)?;
             let base = format!("{:02}-{name}", i + 1);
@@ -498,8 +683,7 @@ pub(crate) fn write_html(report: &Report, dir: &Path) -> anyhow::Result<()> {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use crate::measure::LatencySummary;
-    use crate::scenario::{LoadModel, ScenarioKind, SeriesOut};
+    use crate::scenario::{LoadModel, SeriesOut};
     use std::time::Duration;
 
     fn sample() -> Report {
@@ -547,7 +731,7 @@ mod tests {
             targets: vec!["a".into(), "b<".into()],
             scenarios: vec![ScenarioReport {
                 description: params.describe(),
-                params,
+                params: ScenarioParams::Pubsub(params),
                 rounds: 1,
                 results: vec![result("a", 1000.0), result("b<", 2000.0)],
             }],

@@ -273,17 +273,17 @@ pub(crate) fn parse_event(buf: &[u8]) -> anyhow::Result<Option<(Event<'_>, usize
         };
         match head.get(1..) {
             Some(b"3") => {
-                if let Some(([kind, channel, payload], end)) = bulks::<3>(buf, next)? {
-                    if kind == b"message" || kind == b"smessage" {
-                        return Ok(Some((Event::Message { channel, payload }, end)));
-                    }
+                if let Some(([kind, channel, payload], end)) = bulks::<3>(buf, next)?
+                    && (kind == b"message" || kind == b"smessage")
+                {
+                    return Ok(Some((Event::Message { channel, payload }, end)));
                 }
             }
             Some(b"4") => {
-                if let Some(([kind, _pattern, channel, payload], end)) = bulks::<4>(buf, next)? {
-                    if kind == b"pmessage" {
-                        return Ok(Some((Event::Message { channel, payload }, end)));
-                    }
+                if let Some(([kind, _pattern, channel, payload], end)) = bulks::<4>(buf, next)?
+                    && kind == b"pmessage"
+                {
+                    return Ok(Some((Event::Message { channel, payload }, end)));
                 }
             }
             _ => {}

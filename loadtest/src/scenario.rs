@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bytes::{BufMut, BytesMut};
@@ -23,8 +23,11 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::measure::{self, Latency, LatencySummary, SeqReport, SeqTracker, Series};
+use crate::measure::{
+    self, Clock, Deliveries, Latency, LatencySummary, SeqReport, SeqTracker, Series,
+};
 use crate::resp::{Conn, Event, Frame, Reader, Writer, parse_event};
+use crate::socketio::SioFigures;
 use crate::target::Running;
 
 /// Bytes of the header every payload starts with.
@@ -209,6 +212,28 @@ pub(crate) struct ServerFigures {
     pub(crate) peak_rss_bytes: u64,
 }
 
+impl ServerFigures {
+    /// `cpu` seconds spent from the end of the warm-up to the end of the
+    /// drain, RSS `before` publishing and at the `end`, for `delivered`
+    /// measured deliveries.
+    pub(crate) fn over(
+        cpu: f64,
+        before: Option<measure::Rss>,
+        end: measure::Rss,
+        delivered: u64,
+    ) -> Self {
+        let cpu = cpu.max(0.0);
+        Self {
+            cpu_seconds: cpu,
+            cpu_seconds_per_million_deliveries: (delivered > 0)
+                .then(|| cpu / (delivered as f64 / 1e6)),
+            rss_before_bytes: before.map(|r| r.rss_bytes).unwrap_or_default(),
+            rss_bytes: end.rss_bytes,
+            peak_rss_bytes: end.peak_rss_bytes,
+        }
+    }
+}
+
 /// `churn` figures.
 #[derive(Debug, Clone, Serialize, Default)]
 pub(crate) struct ChurnFigures {
@@ -294,6 +319,8 @@ pub(crate) struct RunResult {
     pub(crate) churn: Option<ChurnFigures>,
     /// `idle` only.
     pub(crate) idle: Option<IdleFigures>,
+    /// `socketio` mode only.
+    pub(crate) sio: Option<SioFigures>,
     /// Latency CDF points: (µs, fraction).
     pub(crate) latency_cdf: Vec<(f64, f64)>,
     /// Throughput over time.
@@ -304,6 +331,35 @@ pub(crate) struct RunResult {
 }
 
 impl RunResult {
+    /// Fills in the delivery figures from what every receiver `seen`
+    /// together, once `published` (after the warm-up) is set: counts,
+    /// rates over the measured time, latency and the time series.
+    pub(crate) fn set_traffic(
+        &mut self,
+        seen: Deliveries,
+        published: &Series,
+        clock: &Clock,
+        publish_end_ns: u64,
+    ) {
+        let warm_end_ns = clock.warm_end_ns;
+        let last_measured_ns = seen.last_measured_ns.max(warm_end_ns);
+        self.delivered = seen.measured;
+        self.delivered_total = seen.total;
+        self.publish_secs = publish_end_ns.saturating_sub(warm_end_ns) as f64 / 1e9;
+        self.delivery_secs = last_measured_ns.saturating_sub(warm_end_ns) as f64 / 1e9;
+        self.published_per_sec = rate(self.published, self.publish_secs);
+        self.delivered_per_sec = rate(self.delivered, self.delivery_secs);
+        self.latency = seen.latency.summary();
+        self.latency_cdf = seen.latency.cdf();
+        self.series = SeriesOut {
+            bin_secs: measure::BIN_NS as f64 / 1e9,
+            warmup_secs: warm_end_ns as f64 / 1e9,
+            published_per_sec: published.rates(),
+            delivered_per_sec: seen.series.rates(),
+        };
+        self.histogram = Some(seen.latency);
+    }
+
     /// Folds another round of the same scenario on the same target into
     /// this one: counts and times add up, rates are recomputed from them,
     /// histograms merge, memory takes the maximum. The time series stays
@@ -406,29 +462,6 @@ fn channel_name(c: u32) -> Vec<u8> {
 /// `lt:ch:N` channel.
 const MATCHING_PATTERN: &[u8] = b"lt:ch:*";
 
-/// Clock shared by every task of a run.
-#[derive(Debug)]
-struct Clock {
-    epoch: Instant,
-    start_ns: u64,
-    warm_end_ns: u64,
-    end_ns: u64,
-    /// An open-loop publisher that fell behind its schedule stops sending
-    /// here (end + drain timeout), so an overloaded server cannot stretch
-    /// the run without bound; what it did not send was never published.
-    give_up_ns: u64,
-}
-
-impl Clock {
-    fn now_ns(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
-    }
-
-    fn instant(&self, ns: u64) -> tokio::time::Instant {
-        tokio::time::Instant::from_std(self.epoch + Duration::from_nanos(ns))
-    }
-}
-
 /// Back-pressure for one channel in the closed loop.
 #[derive(Debug, Default)]
 struct Gate {
@@ -482,12 +515,8 @@ impl Gate {
 #[derive(Debug)]
 struct SubOut {
     channel: u32,
-    latency: Latency,
+    seen: Deliveries,
     seq: SeqTracker,
-    series: Series,
-    measured: u64,
-    total: u64,
-    last_measured_ns: u64,
     failure: Option<String>,
 }
 
@@ -793,16 +822,12 @@ async fn run_pubsub(
     let sigfig = if sub_specs.len() > 2000 { 2 } else { 3 };
 
     let rss_before = server.pid().map(measure::rss).transpose()?;
-    let epoch = Instant::now();
-    let start_ns = 1_000_000; // 1 ms: room for the tasks to be spawned
-    let warm_end_ns = start_ns + nanos(params.warmup);
-    let clock = Arc::new(Clock {
-        epoch,
-        start_ns,
-        warm_end_ns,
-        end_ns: warm_end_ns + nanos(params.duration),
-        give_up_ns: warm_end_ns + nanos(params.duration) + nanos(params.drain_timeout),
-    });
+    let clock = Arc::new(Clock::new(
+        params.warmup,
+        params.duration,
+        params.drain_timeout,
+    ));
+    let (start_ns, warm_end_ns) = (clock.start_ns, clock.warm_end_ns);
     let stop_subs = CancellationToken::new();
     let stop_aux = CancellationToken::new();
 
@@ -814,10 +839,8 @@ async fn run_pubsub(
         let gates = Arc::clone(&gates);
         let stop = stop_subs.clone();
         let channel = u32::try_from(c).unwrap_or(u32::MAX);
-        let latency = Latency::new(sigfig)?;
-        sub_tasks.spawn(subscriber(
-            conn, channel, clock, gates, counter, stop, latency,
-        ));
+        let seen = Deliveries::new(sigfig)?;
+        sub_tasks.spawn(subscriber(conn, channel, clock, gates, counter, stop, seen));
     }
 
     let mut churn_tasks = JoinSet::new();
@@ -840,37 +863,13 @@ async fn run_pubsub(
         pub_tasks.spawn(publisher(conn, id, chans, mode, params, clock, gates));
     }
 
-    // Progress display: elapsed time and current delivery rate.
     let ticker = {
-        let stop = stop_aux.clone();
-        let clock = Arc::clone(&clock);
-        let progress = progress.clone();
         let counters: Vec<Arc<AtomicU64>> = counters.iter().map(|(_, c)| Arc::clone(c)).collect();
-        progress.set_length((clock.end_ns / 1_000_000).max(1));
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(200));
-            let mut last = (0u64, clock.now_ns());
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => break,
-                    _ = tick.tick() => {}
-                }
-                let now = clock.now_ns();
-                let total: u64 = counters
-                    .iter()
-                    .map(|c| c.load(Ordering::Relaxed).min(DEAD - 1))
-                    .sum();
-                let rate =
-                    (total.saturating_sub(last.0)) as f64 / ((now - last.1).max(1) as f64 / 1e9);
-                last = (total, now);
-                let phase = if now < clock.warm_end_ns {
-                    "warm-up"
-                } else {
-                    "measuring"
-                };
-                progress.set_position((now / 1_000_000).min(clock.end_ns / 1_000_000));
-                progress.set_message(format!("{phase}: {} delivered/s", human(rate)));
-            }
+        spawn_ticker(progress, &clock, stop_aux.clone(), move || {
+            counters
+                .iter()
+                .map(|c| c.load(Ordering::Relaxed).min(DEAD - 1))
+                .sum()
         })
     };
 
@@ -962,19 +961,13 @@ async fn run_pubsub(
     drop(holders);
 
     // Merge what subscribers saw.
-    let mut latency = Latency::new(sigfig)?;
+    let mut seen = Deliveries::new(sigfig)?;
     let mut seq = SeqReport::default();
-    let mut delivered_series = Series::default();
     let mut result = RunResult::default();
-    let mut last_measured_ns = clock.warm_end_ns;
     while let Some(joined) = sub_tasks.join_next().await {
         let out = joined.context("subscriber task")?;
-        latency.merge(&out.latency)?;
-        delivered_series.merge(&out.series);
-        result.delivered += out.measured;
-        result.delivered_total += out.total;
+        seen.merge(&out.seen)?;
         result.subscribers += 1;
-        last_measured_ns = last_measured_ns.max(out.last_measured_ns);
         if let Some(f) = out.failure {
             result.subscriber_failures += 1;
             result.first_failure.get_or_insert(f);
@@ -1002,33 +995,18 @@ async fn run_pubsub(
         }
         result.unsent += p.unsent;
     }
-    result.publish_secs = publish_end_ns.saturating_sub(warm_end_ns) as f64 / 1e9;
-    result.delivery_secs = last_measured_ns.saturating_sub(warm_end_ns) as f64 / 1e9;
-    result.published_per_sec = rate(result.published, result.publish_secs);
-    result.delivered_per_sec = rate(result.delivered, result.delivery_secs);
-    result.latency = latency.summary();
-    result.latency_cdf = latency.cdf();
-    result.histogram = Some(latency);
     result.seq = seq;
-    result.series = SeriesOut {
-        bin_secs: measure::BIN_NS as f64 / 1e9,
-        warmup_secs: warm_end_ns as f64 / 1e9,
-        published_per_sec: published_series.rates(),
-        delivered_per_sec: delivered_series.rates(),
-    };
+    result.set_traffic(seen, &published_series, &clock, publish_end_ns);
     if let (Some(c0), Some(c1)) = (self_cpu_start, self_cpu_end) {
         result.loadtest_cpu_seconds = Some((c1 - c0).max(0.0));
     }
     if let (Some(c0), Some(c1), Some(rss)) = (cpu_start, cpu_end, rss_end) {
-        let cpu = (c1 - c0).max(0.0);
-        result.server = Some(ServerFigures {
-            cpu_seconds: cpu,
-            cpu_seconds_per_million_deliveries: (result.delivered > 0)
-                .then(|| cpu / (result.delivered as f64 / 1e6)),
-            rss_before_bytes: rss_before.map(|r| r.rss_bytes).unwrap_or_default(),
-            rss_bytes: rss.rss_bytes,
-            peak_rss_bytes: rss.peak_rss_bytes,
-        });
+        result.server = Some(ServerFigures::over(
+            c1 - c0,
+            rss_before,
+            rss,
+            result.delivered,
+        ));
     }
     if params.scenario == ScenarioKind::Churn {
         let secs = drained_ns.min(publish_end_ns).saturating_sub(start_ns) as f64 / 1e9;
@@ -1036,10 +1014,6 @@ async fn run_pubsub(
         result.churn = Some(churn);
     }
     Ok(result)
-}
-
-fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX / 4)
 }
 
 fn rate(n: u64, secs: f64) -> f64 {
@@ -1059,6 +1033,42 @@ pub(crate) fn human(v: f64) -> String {
     }
 }
 
+/// Shows the phase and the current delivery rate on `progress` until
+/// `stop`; `delivered` counts deliveries so far.
+pub(crate) fn spawn_ticker(
+    progress: &ProgressBar,
+    clock: &Clock,
+    stop: CancellationToken,
+    delivered: impl Fn() -> u64 + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    let progress = progress.clone();
+    let clock = clock.clone();
+    progress.set_length((clock.end_ns / 1_000_000).max(1));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        let mut last = (0u64, clock.now_ns());
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let now = clock.now_ns();
+            let total = delivered();
+            let rate = (total.saturating_sub(last.0)) as f64 / ((now - last.1).max(1) as f64 / 1e9);
+            last = (total, now);
+            let phase = if now < clock.warm_end_ns {
+                "warm-up"
+            } else if now < clock.end_ns {
+                "measuring"
+            } else {
+                "draining"
+            };
+            progress.set_position((now / 1_000_000).min(clock.end_ns / 1_000_000));
+            progress.set_message(format!("{phase}: {} delivered/s", human(rate)));
+        }
+    })
+}
+
 /// Reads deliveries until stopped: latency, sequence checks, time series.
 /// The counter it bumps after each read is what the closed loop waits on.
 async fn subscriber(
@@ -1068,17 +1078,13 @@ async fn subscriber(
     gates: Arc<Vec<Gate>>,
     counter: Arc<AtomicU64>,
     stop: CancellationToken,
-    latency: Latency,
+    seen: Deliveries,
 ) -> SubOut {
     let Conn { mut reader, writer } = conn;
     let mut out = SubOut {
         channel,
-        latency,
+        seen,
         seq: SeqTracker::default(),
-        series: Series::default(),
-        measured: 0,
-        total: 0,
-        last_measured_ns: 0,
         failure: None,
     };
     let gate = gates.get(channel as usize);
@@ -1118,11 +1124,7 @@ async fn subscriber_loop(
                     let (p, c, seq, sent) =
                         decode_header(payload).context("delivery without a load-tester header")?;
                     out.seq.observe((p, c), seq);
-                    if sent >= clock.warm_end_ns {
-                        out.measured += 1;
-                        out.latency.record(now.saturating_sub(sent));
-                        out.last_measured_ns = now;
-                    }
+                    out.seen.observe(clock, sent, now);
                     n += 1;
                 }
                 Event::Other(Frame::Error(e)) => {
@@ -1133,9 +1135,8 @@ async fn subscriber_loop(
             reader.consume(used);
         }
         if n > 0 {
-            out.total += n;
-            out.series.add(now.saturating_sub(clock.start_ns), n);
-            counter.store(out.total, Ordering::Release);
+            out.seen.arrived(clock, now, n);
+            counter.store(out.seen.total, Ordering::Release);
             if let Some(g) = gate {
                 g.notify.notify_waiters();
             }

@@ -9,15 +9,14 @@
 //! (`main` drops the whole benchmark future), so no server outlives the load
 //! tester unless the load tester itself is killed with SIGKILL.
 
-use std::fmt;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-use std::os::unix::process::CommandExt;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use crate::child::{Process, Stdin, free_port};
 use crate::resp::{Conn, Frame};
 
 /// How long a started server may take to answer PING.
@@ -100,11 +99,11 @@ impl ServerKind {
             bail!("{} binary {} does not exist", self.name(), p.display());
         }
         let mut candidates = Vec::new();
-        if self == ServerKind::Respub {
-            if let Ok(exe) = std::env::current_exe() {
-                for dir in exe.ancestors().skip(1).take(2) {
-                    candidates.push(dir.join(self.binary()));
-                }
+        if self == ServerKind::Respub
+            && let Ok(exe) = std::env::current_exe()
+        {
+            for dir in exe.ancestors().skip(1).take(2) {
+                candidates.push(dir.join(self.binary()));
             }
         }
         if let Some(path) = std::env::var_os("PATH") {
@@ -207,57 +206,8 @@ impl Running {
     /// The server's pid, when it is a child process whose `/proc` entry the
     /// load tester may read.
     pub(crate) fn pid(&self) -> Option<u32> {
-        self.process.as_ref().map(|p| p.child.id())
+        self.process.as_ref().map(Process::pid)
     }
-}
-
-/// A child server process; killed and reaped on drop.
-struct Process {
-    child: Child,
-    log: PathBuf,
-}
-
-impl fmt::Debug for Process {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Process")
-            .field("pid", &self.child.id())
-            .field("log", &self.log)
-            .finish()
-    }
-}
-
-impl Process {
-    /// The end of the server's log, for error messages.
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines
-            .iter()
-            .skip(lines.len().saturating_sub(10))
-            .copied()
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        // SIGKILL: nothing of the server's state is worth a graceful stop,
-        // and it cannot be ignored. `wait` reaps it so no zombie remains.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
-        tracing::debug!(pid = self.child.id(), "stopped server");
-    }
-}
-
-/// A port that was free a moment ago. The kernel picks it; the listener is
-/// closed before the server binds it, so another process could take it in
-/// between: [`spawn`] retries on a bind failure.
-fn free_port() -> anyhow::Result<u16> {
-    let l = std::net::TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0))
-        .context("finding a free port")?;
-    Ok(l.local_addr()?.port())
 }
 
 async fn spawn(kind: ServerKind, bin: &Path) -> anyhow::Result<Running> {
@@ -265,26 +215,10 @@ async fn spawn(kind: ServerKind, bin: &Path) -> anyhow::Result<Running> {
     for _attempt in 0..3 {
         let port = free_port()?;
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let log = std::env::temp_dir().join(format!(
-            "respub-loadtest-{}-{}-{port}.log",
-            kind.binary(),
-            std::process::id()
-        ));
-        let out =
-            std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let err = out.try_clone()?;
-        let child = Command::new(bin)
-            .args(kind.args(port))
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            // Its own process group: a Ctrl-C in the terminal reaches only
-            // the load tester, which then stops the server itself, in order.
-            .process_group(0)
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
-        let mut process = Process { child, log };
-        tracing::debug!(pid = process.child.id(), %addr, "started {}", kind.name());
+        let mut cmd = Command::new(bin);
+        cmd.args(kind.args(port));
+        let mut process = Process::spawn(cmd, kind.binary(), Stdin::Null, false)?;
+        tracing::debug!(pid = process.pid(), %addr, "started {}", kind.name());
         match wait_ready(addr, Some(&mut process), READY_TIMEOUT).await {
             Ok(()) => {
                 return Ok(Running {
@@ -309,9 +243,7 @@ async fn wait_ready(
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(p) = process.as_deref_mut() {
-            if let Some(status) = p.child.try_wait()? {
-                bail!("server exited during startup ({status}):\n{}", p.log_tail());
-            }
+            p.check_alive().context("server")?;
         }
         let attempt = tokio::time::timeout(Duration::from_secs(2), async {
             let mut conn = Conn::connect(addr, false).await?;

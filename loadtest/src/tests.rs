@@ -199,7 +199,7 @@ async fn two_targets_two_rounds_merge_and_report() {
         targets: vec!["a".into(), "b".into()],
         scenarios: vec![crate::report::ScenarioReport {
             description: p.describe(),
-            params: p,
+            params: crate::report::ScenarioParams::Pubsub(p),
             rounds: 2,
             results,
         }],
@@ -215,24 +215,33 @@ async fn two_targets_two_rounds_merge_and_report() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The executable `bin` of `package`, built now (a no-op when it is up to
+/// date) with the profile and target directory of this test binary, so
+/// that a test never runs a stale one.
+pub(crate) fn built(package: &str, bin: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test binary>
+    let profile_dir = exe.parent().and_then(|d| d.parent()).unwrap().to_owned();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args(["build", "--quiet", "-p", package, "--bin", bin]);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().expect("could not run cargo");
+    assert!(status.success(), "building {bin} failed");
+    let path = profile_dir.join(bin);
+    assert!(
+        path.is_file(),
+        "{} missing after building it",
+        path.display()
+    );
+    path
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spawned_respub_runs_fanout() {
-    // `cargo test --workspace` has built respub-server already; when only
-    // this crate is tested, build it (same target directory) rather than skip.
-    let bin = match crate::target::ServerKind::Respub.locate(None) {
-        Ok(bin) => bin,
-        Err(_) => {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = std::process::Command::new(cargo)
-                .args(["build", "-p", "respub-broker", "--bin", "respub-server"])
-                .status()
-                .expect("could not run cargo to build respub-server");
-            assert!(status.success(), "building respub-server failed");
-            crate::target::ServerKind::Respub
-                .locate(None)
-                .expect("respub-server not found after building it")
-        }
-    };
+    let bin = built("respub-broker", "respub-server");
     let target = Target {
         name: "respub".into(),
         source: Source::Spawn {

@@ -1,0 +1,249 @@
+//! The stacks under test and the clusters the load tester starts for them:
+//! a broker (through [`crate::target`]) and N Socket.IO nodes as child
+//! processes, each connected to the broker and listening on a free
+//! 127.0.0.1 port it reports with a `READY <port>` line.
+//!
+//! Rust nodes are this very executable re-run as `respub-loadtest sio-node`
+//! (see [`super::server`]); Node nodes are `node loadtest/node/sio_node.mjs`,
+//! whose npm packages the load tester installs with `npm ci` when they are
+//! missing. Dropping a [`Cluster`] stops the nodes, then the broker.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+
+use crate::child::{Process, Stdin};
+use crate::target::{Running, ServerKind, Source, Target};
+
+/// How long a node may take to connect, subscribe and listen.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The npm packages `sio_node.mjs` imports.
+const NODE_PACKAGES: [&str; 3] = ["socket.io", "@socket.io/redis-adapter", "redis"];
+
+/// A Socket.IO server implementation with its broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Stack {
+    /// Rust nodes (socketioxide + respub-socketio) on respub.
+    Respub,
+    /// Rust nodes (socketioxide + respub-socketio) on redis-server.
+    RustRedis,
+    /// Node nodes (socket.io 4.8 + @socket.io/redis-adapter 8.3) on redis-server.
+    NodeRedis,
+}
+
+/// Which program a node runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NodeKind {
+    /// `respub-loadtest sio-node`.
+    Rust,
+    /// `node sio_node.mjs`.
+    Node,
+}
+
+impl Stack {
+    /// The column header in the report.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Stack::Respub => "respub",
+            Stack::RustRedis => "rust-redis",
+            Stack::NodeRedis => "node-redis",
+        }
+    }
+
+    /// The broker it runs on.
+    pub(crate) fn broker(self) -> ServerKind {
+        match self {
+            Stack::Respub => ServerKind::Respub,
+            Stack::RustRedis | Stack::NodeRedis => ServerKind::Redis,
+        }
+    }
+
+    /// The nodes it runs.
+    pub(crate) fn nodes(self) -> NodeKind {
+        match self {
+            Stack::Respub | Stack::RustRedis => NodeKind::Rust,
+            Stack::NodeRedis => NodeKind::Node,
+        }
+    }
+}
+
+/// Where node programs come from.
+#[derive(Debug, Clone)]
+pub(crate) struct Programs {
+    /// The executable that runs `sio-node` (normally this one).
+    pub(crate) rust_exe: PathBuf,
+    /// The folder with `sio_node.mjs`, `package.json` and `node_modules`.
+    pub(crate) node_dir: PathBuf,
+    /// How long a node waits for the acks of a broadcast with acks.
+    pub(crate) ack_timeout: Duration,
+}
+
+impl Programs {
+    /// The folder `sio_node.mjs` ships in, in the source tree this binary
+    /// was built from.
+    pub(crate) fn default_node_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("node")
+    }
+
+    /// Checks what `kind` needs, installing the npm packages of Node nodes
+    /// with `npm ci` when they are missing.
+    pub(crate) fn prepare(&self, kind: NodeKind) -> anyhow::Result<()> {
+        match kind {
+            NodeKind::Rust => {
+                if !self.rust_exe.is_file() {
+                    bail!("{} does not exist", self.rust_exe.display());
+                }
+            }
+            NodeKind::Node => {
+                let script = self.node_dir.join("sio_node.mjs");
+                if !script.is_file() {
+                    bail!(
+                        "{} not found: give the folder of sio_node.mjs with --node-dir",
+                        script.display()
+                    );
+                }
+                if !self.npm_installed() {
+                    self.npm_ci()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn npm_installed(&self) -> bool {
+        NODE_PACKAGES.iter().all(|p| {
+            self.node_dir
+                .join("node_modules")
+                .join(p)
+                .join("package.json")
+                .is_file()
+        })
+    }
+
+    fn npm_ci(&self) -> anyhow::Result<()> {
+        let dir = self.node_dir.display();
+        let command = format!("npm ci --no-audit --no-fund --prefix {dir}");
+        eprintln!("installing socket.io and @socket.io/redis-adapter: {command}");
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&self.node_dir)
+            .status();
+        match status {
+            Ok(s) if s.success() && self.npm_installed() => Ok(()),
+            Ok(s) => bail!("`{command}` failed ({s}); run it yourself, then retry"),
+            Err(e) => bail!(
+                "could not run npm ({e}): install Node.js 20 or later with npm, then run `{command}`"
+            ),
+        }
+    }
+
+    /// The command that starts one node of `kind` on the broker at `redis`.
+    fn command(&self, kind: NodeKind, redis: SocketAddr) -> Command {
+        let url = format!("redis://{redis}");
+        let ack_ms = self.ack_timeout.as_millis().to_string();
+        match kind {
+            NodeKind::Rust => {
+                let mut cmd = Command::new(&self.rust_exe);
+                cmd.args(["sio-node", "--redis", &url, "--ack-timeout-ms", &ack_ms]);
+                cmd
+            }
+            NodeKind::Node => {
+                let mut cmd = Command::new("node");
+                cmd.current_dir(&self.node_dir).args([
+                    "sio_node.mjs",
+                    "--redis",
+                    &url,
+                    "--ack-timeout",
+                    &ack_ms,
+                ]);
+                cmd
+            }
+        }
+    }
+}
+
+/// One started node.
+#[derive(Debug)]
+pub(crate) struct Node {
+    /// Where its clients connect.
+    pub(crate) addr: SocketAddr,
+    process: Process,
+}
+
+impl Node {
+    /// Its pid, for `/proc`.
+    pub(crate) fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+}
+
+/// A broker and its nodes. Fields drop in order: the nodes stop first, so
+/// none of them sees its broker vanish and starts reconnecting.
+#[derive(Debug)]
+pub(crate) struct Cluster {
+    /// The nodes, in the order clients are spread over them.
+    pub(crate) nodes: Vec<Node>,
+    /// The broker.
+    pub(crate) broker: Running,
+}
+
+impl Cluster {
+    /// Starts `broker`, then `n` nodes of `kind` on it, all at once.
+    pub(crate) async fn start(
+        broker: &Target,
+        kind: NodeKind,
+        n: usize,
+        programs: &Programs,
+    ) -> anyhow::Result<Self> {
+        let broker = broker
+            .start()
+            .await
+            .with_context(|| format!("starting the broker {}", broker.name))?;
+        let mut starting = Vec::with_capacity(n);
+        for i in 0..n {
+            let name = format!("sio-node-{}", i + 1);
+            let process = Process::spawn(
+                programs.command(kind, broker.addr),
+                &name,
+                Stdin::Pipe,
+                true,
+            )
+            .with_context(|| format!("starting node {}", i + 1))?;
+            starting.push(process);
+        }
+        let mut nodes = Vec::with_capacity(n);
+        for (i, mut process) in starting.into_iter().enumerate() {
+            let rest = process
+                .wait_line("READY ", READY_TIMEOUT)
+                .await
+                .with_context(|| format!("node {}", i + 1))?;
+            let port: u16 = rest
+                .trim()
+                .parse()
+                .with_context(|| format!("node {}: READY {rest:?}", i + 1))?;
+            nodes.push(Node {
+                addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+                process,
+            });
+        }
+        Ok(Self { nodes, broker })
+    }
+}
+
+/// The broker of `stack`, found where `--spawn` finds it, or `explicit`.
+pub(crate) fn broker_target(stack: Stack, explicit: Option<&Path>) -> anyhow::Result<Target> {
+    let kind = stack.broker();
+    Ok(Target {
+        name: kind.name().to_owned(),
+        source: Source::Spawn {
+            kind,
+            bin: kind.locate(explicit)?,
+        },
+    })
+}

@@ -1,0 +1,184 @@
+//! What the clients of a run record as messages arrive.
+//!
+//! Every message event carries `[emitter, room, seq, sent ns]` (then
+//! padding). Each client checks its own streams (one per emitter it should
+//! hear) for loss, duplicates and reordering; latency and arrivals over
+//! time go to a few shared, locked [`Deliveries`] rather than one per
+//! client, so that ten thousand clients do not hold ten thousand
+//! histograms.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use tokio::sync::Notify;
+
+use super::client::Handler;
+use crate::measure::{Clock, Deliveries, SeqTracker};
+
+/// Locks over the shared figures: enough that two cores rarely meet on one.
+const SHARDS: usize = 16;
+
+/// The stamp at the start of every message.
+#[derive(Debug, Deserialize)]
+struct Stamp(u32, u32, u64, u64, IgnoredAny);
+
+/// What a client is there for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expect {
+    /// Member of this room: must get every message sent to it, once.
+    Room(u32),
+    /// Must get every message of every emitter, once (`broadcast`, `acks`).
+    All,
+    /// Joins and leaves rooms: what it gets is counted, not checked.
+    Unchecked,
+}
+
+/// Drain bookkeeping of one checked client: once sending has stopped and
+/// its target is known, the client reports reaching it exactly once.
+#[derive(Debug)]
+struct Inbox {
+    received: AtomicU64,
+    target: AtomicU64,
+    reached: AtomicBool,
+}
+
+/// State every client of a run shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// Set when sending starts; a message before that is an error.
+    pub(crate) clock: OnceLock<Clock>,
+    /// The node of each emitter, to count cross-node deliveries.
+    emitter_nodes: Vec<u16>,
+    shards: Vec<Mutex<Deliveries>>,
+    inboxes: Vec<Inbox>,
+    /// Checked deliveries so far, for the progress bar.
+    pub(crate) delivered: AtomicU64,
+    /// Deliveries to unchecked clients.
+    pub(crate) unchecked: AtomicU64,
+    reached: AtomicUsize,
+    notify: Notify,
+}
+
+impl Shared {
+    /// For `clients` clients (indexed from 0), with emitter `e` on node
+    /// `emitter_nodes[e]`.
+    pub(crate) fn new(clients: usize, emitter_nodes: Vec<u16>) -> anyhow::Result<Self> {
+        let shards = (0..SHARDS)
+            .map(|_| Deliveries::new(3).map(Mutex::new))
+            .collect::<anyhow::Result<_>>()?;
+        let inboxes = (0..clients)
+            .map(|_| Inbox {
+                received: AtomicU64::new(0),
+                target: AtomicU64::new(u64::MAX),
+                reached: AtomicBool::new(false),
+            })
+            .collect();
+        Ok(Self {
+            clock: OnceLock::new(),
+            emitter_nodes,
+            shards,
+            inboxes,
+            delivered: AtomicU64::new(0),
+            unchecked: AtomicU64::new(0),
+            reached: AtomicUsize::new(0),
+            notify: Notify::new(),
+        })
+    }
+
+    fn reach(&self, inbox: &Inbox) {
+        if !inbox.reached.swap(true, Ordering::AcqRel) {
+            self.reached.fetch_add(1, Ordering::AcqRel);
+            self.notify.notify_one();
+        }
+    }
+
+    /// Client `index` should receive `target` messages in all (sending has
+    /// stopped).
+    pub(crate) fn set_target(&self, index: usize, target: u64) {
+        if let Some(inbox) = self.inboxes.get(index) {
+            // SeqCst here and in `on_event`: of the two sides, store then
+            // load each, at least one must see the other's store.
+            inbox.target.store(target, Ordering::SeqCst);
+            if inbox.received.load(Ordering::SeqCst) >= target {
+                self.reach(inbox);
+            }
+        }
+    }
+
+    /// Waits until `clients` clients reached their target, or `deadline`.
+    pub(crate) async fn drained(&self, clients: usize, deadline: tokio::time::Instant) {
+        while self.reached.load(Ordering::Acquire) < clients {
+            tokio::select! {
+                () = self.notify.notified() => {}
+                () = tokio::time::sleep_until(deadline) => return,
+            }
+        }
+    }
+
+    /// Everything the clients recorded, merged.
+    pub(crate) fn deliveries(&self) -> anyhow::Result<Deliveries> {
+        let mut all = Deliveries::new(3)?;
+        for shard in &self.shards {
+            all.merge(&shard.lock().unwrap_or_else(PoisonError::into_inner))?;
+        }
+        Ok(all)
+    }
+}
+
+/// One client's [`Handler`].
+#[derive(Debug)]
+pub(crate) struct Receiver {
+    /// The client's index in the run.
+    pub(crate) index: usize,
+    /// The node it is connected to.
+    pub(crate) node: u16,
+    /// What it should receive.
+    pub(crate) expect: Expect,
+    /// Its streams, `(emitter, room)`.
+    pub(crate) seq: SeqTracker,
+    /// Deliveries from an emitter on another node.
+    pub(crate) cross_node: u64,
+    /// The run's shared state.
+    pub(crate) shared: std::sync::Arc<Shared>,
+}
+
+impl Handler for Receiver {
+    fn on_event(&mut self, json: &str) -> anyhow::Result<()> {
+        let (name, Stamp(emitter, room, seq, sent, _)): (&str, Stamp) =
+            serde_json::from_str(json).with_context(|| format!("unexpected event {json}"))?;
+        if name != "m" && name != "q" {
+            bail!("unexpected event {name:?}");
+        }
+        let shared = &*self.shared;
+        let clock = shared
+            .clock
+            .get()
+            .context("a message arrived before sending started")?;
+        let now = clock.now_ns();
+        if self.expect == Expect::Unchecked {
+            shared.unchecked.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        self.seq.observe((emitter, room), seq);
+        let from = shared.emitter_nodes.get(emitter as usize).copied();
+        if from != Some(self.node) {
+            self.cross_node += 1;
+        }
+        if let Some(shard) = shared.shards.get(self.index % SHARDS) {
+            let mut d = shard.lock().unwrap_or_else(PoisonError::into_inner);
+            d.observe(clock, sent, now);
+            d.arrived(clock, now, 1);
+        }
+        shared.delivered.fetch_add(1, Ordering::Relaxed);
+        if let Some(inbox) = shared.inboxes.get(self.index) {
+            let n = inbox.received.fetch_add(1, Ordering::SeqCst) + 1;
+            if n >= inbox.target.load(Ordering::SeqCst) {
+                shared.reach(inbox);
+            }
+        }
+        Ok(())
+    }
+}
