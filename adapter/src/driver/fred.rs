@@ -25,8 +25,14 @@ use super::{Driver, DriverEvent, Subscription};
 
 /// Capacity of the queue between the subscriber connection and the adapter.
 const EVENT_QUEUE: usize = 8192;
-/// Capacity of fred's internal message broadcast channel.
-const FRED_QUEUE: usize = 65_536;
+/// Capacity of the subscriber connection's broadcast channels inside fred.
+/// tokio's broadcast channels allocate every slot up front and fred makes
+/// several per client, so this is memory held from the start: 65,536 cost
+/// about 80 MB per node. The forwarding task drains the channel as fast as
+/// messages arrive; 8,192 still absorbs a burst of that many messages.
+const FRED_QUEUE: usize = 8_192;
+/// The publishing connection never receives messages.
+const FRED_PUBLISHER_QUEUE: usize = 16;
 
 /// The longest any command may wait, including while fred reconnects.
 const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -77,13 +83,17 @@ impl FredDriver {
             ..PerformanceConfig::default()
         };
         let policy = ReconnectPolicy::new_exponential(0, 100, 5_000, 2);
+        let publisher_perf = PerformanceConfig {
+            broadcast_channel_capacity: FRED_PUBLISHER_QUEUE,
+            ..perf.clone()
+        };
         let sub = Client::new(
             config.clone(),
-            Some(perf.clone()),
+            Some(perf),
             None,
             Some(policy.clone()),
         );
-        let publ = Client::new(config, Some(perf), None, Some(policy));
+        let publ = Client::new(config, Some(publisher_perf), None, Some(policy));
         sub.init().await?;
         publ.init().await?;
 
