@@ -9,6 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::PermissionsExt;
 
 use anyhow::{Context, bail};
+use respub_broker::tls::Acceptor;
 use respub_broker::{Config, Listener};
 
 const USAGE: &str = "Usage: respub-server [/path/to/redis.conf] [options]
@@ -22,8 +23,11 @@ Options are redis.conf directives written as --name value, for example:
 Directives respub implements: bind, port, unixsocket, unixsocketperm,
 maxclients, timeout, tcp-keepalive, proto-max-bulk-len,
 client-query-buffer-limit, client-output-buffer-limit, loglevel, logfile,
-databases, shutdown-timeout, io-threads. Data and persistence directives (save,
-appendonly, maxmemory, ...) are accepted and ignored with a warning.";
+databases, shutdown-timeout, io-threads, requirepass, protected-mode, tls-port,
+tls-cert-file, tls-key-file, tls-ca-cert-file, tls-ca-cert-dir,
+tls-auth-clients, tls-protocols. Data and persistence directives (save,
+appendonly, maxmemory, ...) and OpenSSL tuning (tls-ciphers, ...) are accepted
+and ignored with a warning.";
 
 fn filter(level: &str) -> &'static str {
     match level {
@@ -141,11 +145,24 @@ async fn serve(config: Config, warnings: Vec<String>) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
     }
 
+    // Certificates are read before anything is bound, so that a bad file
+    // stops the server before it has served anyone.
+    let acceptor = (config.tls_port != 0)
+        .then(|| Acceptor::from_config(&config))
+        .transpose()
+        .context("can't set up TLS")?;
     let mut listeners = Vec::new();
     if config.port != 0 {
         for spec in &config.bind {
             if let Some(l) = bind_tcp(spec, config.port)? {
                 listeners.push(Listener::Tcp(l));
+            }
+        }
+    }
+    if let Some(acceptor) = acceptor {
+        for spec in &config.bind {
+            if let Some(l) = bind_tcp(spec, config.tls_port)? {
+                listeners.push(Listener::Tls(l, acceptor.clone()));
             }
         }
     }
@@ -159,7 +176,7 @@ async fn serve(config: Config, warnings: Vec<String>) -> anyhow::Result<()> {
         listeners.push(Listener::Unix(l));
     }
     if listeners.is_empty() {
-        bail!("nothing to listen on: set a port and a bind address, or a unixsocket");
+        bail!("nothing to listen on: set a port or tls-port and a bind address, or a unixsocket");
     }
 
     // SIGINT (Ctrl-C) and SIGTERM (systemd, container runtimes) both stop
