@@ -150,12 +150,12 @@ async fn accept_loop(listener: Listener, ctx: Accepting) {
             accepted = accept(&listener) => accepted,
         };
         match (accepted, &listener) {
-            (Ok(Accepted::Tcp(socket)), Listener::Tls(_, acceptor)) => {
-                let peer = tcp_peer(&socket, shared);
+            (Ok(Accepted::Tcp(socket, from)), Listener::Tls(_, acceptor)) => {
+                let peer = tcp_peer(&socket, from, shared);
                 handshake_then_admit(socket, peer, acceptor.clone(), &ctx);
             }
-            (Ok(Accepted::Tcp(socket)), _) => {
-                let peer = tcp_peer(&socket, shared);
+            (Ok(Accepted::Tcp(socket, from)), _) => {
+                let peer = tcp_peer(&socket, from, shared);
                 admit(socket, peer, shared, &ctx.tracker);
             }
             (Ok(Accepted::Unix(socket)), _) => {
@@ -183,33 +183,38 @@ async fn accept_loop(listener: Listener, ctx: Accepting) {
 }
 
 enum Accepted {
-    Tcp(TcpStream),
+    /// The peer's address as accept(2) gave it: unlike getpeername, still
+    /// known when the peer has already reset the connection.
+    Tcp(TcpStream, SocketAddr),
     Unix(tokio::net::UnixStream),
 }
 
 async fn accept(listener: &Listener) -> std::io::Result<Accepted> {
     match listener {
-        Listener::Tcp(l) | Listener::Tls(l, _) => l.accept().await.map(|(s, _)| Accepted::Tcp(s)),
+        Listener::Tcp(l) | Listener::Tls(l, _) => {
+            l.accept().await.map(|(s, from)| Accepted::Tcp(s, from))
+        }
         Listener::Unix(l) => l.accept().await.map(|(s, _)| Accepted::Unix(s)),
     }
 }
 
 /// Sets the socket options every TCP client gets and reads its addresses.
-fn tcp_peer(socket: &TcpStream, shared: &Shared) -> Peer {
+fn tcp_peer(socket: &TcpStream, from: SocketAddr, shared: &Shared) -> Peer {
     let _ = socket.set_nodelay(true);
     let keepalive = shared.config.load().tcp_keepalive;
     if keepalive > 0 {
         let ka = socket2::TcpKeepalive::new().with_time(Duration::from_secs(keepalive));
         let _ = socket2::SockRef::from(socket).set_tcp_keepalive(&ka);
     }
-    let text = |a: std::io::Result<SocketAddr>| a.map(|a| a.to_string()).unwrap_or_default();
-    let peer = socket.peer_addr();
     Peer {
         // Redis 7.2's test: all of 127.0.0.0/8, and ::1 (an IPv4-mapped
         // address is not local to it either).
-        local: peer.as_ref().is_ok_and(|a| a.ip().is_loopback()),
-        addr: text(peer),
-        laddr: text(socket.local_addr()),
+        local: from.ip().is_loopback(),
+        addr: from.to_string(),
+        laddr: socket
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
     }
 }
 

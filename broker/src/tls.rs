@@ -143,7 +143,15 @@ impl Acceptor {
     /// The handshake failed (no or bad client certificate, not TLS at all)
     /// or timed out.
     pub async fn handshake(&self, socket: TcpStream) -> std::io::Result<TlsStream<TcpStream>> {
-        tokio::time::timeout(HANDSHAKE_TIMEOUT, self.inner.accept(socket))
+        self.handshake_within(socket, HANDSHAKE_TIMEOUT).await
+    }
+
+    async fn handshake_within(
+        &self,
+        socket: TcpStream,
+        limit: Duration,
+    ) -> std::io::Result<TlsStream<TcpStream>> {
+        tokio::time::timeout(limit, self.inner.accept(socket))
             .await
             .map_err(|_| {
                 std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out")
@@ -289,6 +297,32 @@ mod tests {
             protocol_versions("TLSv1 TLSv1.1"),
             Err(TlsError::Protocols(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_silent_peer_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        std::fs::write(&cert, made.cert.pem()).unwrap();
+        std::fs::write(&key, made.key_pair.serialize_pem()).unwrap();
+        let acceptor = Acceptor::from_config(&Config {
+            tls_cert_file: Some(cert),
+            tls_key_file: Some(key),
+            tls_auth_clients: TlsAuthClients::No,
+            ..Config::default()
+        })
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let _silent = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (socket, _) = listener.accept().await.unwrap();
+        let err = acceptor
+            .handshake_within(socket, Duration::from_millis(50))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
     }
 
     #[test]

@@ -1,9 +1,7 @@
 //! TLS as redis-server does it: a `tls-port` beside the plain port,
 //! `tls-auth-clients yes|optional|no`, redis-cli `--tls`, startup errors that
-//! name the file. Certificates are made fresh for each test (rcgen) in a
-//! temporary directory: a CA, a server certificate for 127.0.0.1 and
-//! localhost, a client certificate from that CA, and a second, unrelated CA
-//! with a client certificate of its own.
+//! name the file. Certificates are made fresh for each test
+//! (`common::certs`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -15,91 +13,12 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 
-use common::{Binary, Conn, GUARD, TestServer, free_port, tcp_listener};
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose,
-};
+use common::certs::{Certs, TlsConn, certs, connect_tls};
+use common::{Binary, Conn, TestServer, free_port, tcp_listener};
 use respub_broker::tls::Acceptor;
 use respub_broker::{Config, Listener, TlsAuthClients};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
-
-/// The files of one test's certificates.
-struct Certs {
-    dir: tempfile::TempDir,
-    ca: PathBuf,
-    server: (PathBuf, PathBuf),
-    client: (PathBuf, PathBuf),
-    /// A client certificate signed by a CA the server does not know.
-    stranger: (PathBuf, PathBuf),
-}
-
-fn ca(name: &str) -> (rcgen::Certificate, KeyPair) {
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    (params.self_signed(&key).unwrap(), key)
-}
-
-/// Writes a certificate for `names` signed by `issuer` as `<stem>.crt` and
-/// `<stem>.key`.
-fn leaf(
-    dir: &Path,
-    stem: &str,
-    names: &[&str],
-    usage: ExtendedKeyUsagePurpose,
-    issuer: &(rcgen::Certificate, KeyPair),
-) -> (PathBuf, PathBuf) {
-    let key = KeyPair::generate().unwrap();
-    let mut params =
-        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
-    params.distinguished_name.push(DnType::CommonName, stem);
-    params.extended_key_usages = vec![usage];
-    let cert = params.signed_by(&key, &issuer.0, &issuer.1).unwrap();
-    let (crt, pem_key) = (
-        dir.join(format!("{stem}.crt")),
-        dir.join(format!("{stem}.key")),
-    );
-    std::fs::write(&crt, cert.pem()).unwrap();
-    std::fs::write(&pem_key, key.serialize_pem()).unwrap();
-    (crt, pem_key)
-}
-
-fn certs() -> Certs {
-    let dir = tempfile::tempdir().unwrap();
-    let ours = ca("respub test CA");
-    let theirs = ca("unrelated CA");
-    let ca = dir.path().join("ca.crt");
-    std::fs::write(&ca, ours.0.pem()).unwrap();
-    let d = dir.path();
-    Certs {
-        server: leaf(
-            d,
-            "server",
-            &["localhost", "127.0.0.1"],
-            ExtendedKeyUsagePurpose::ServerAuth,
-            &ours,
-        ),
-        client: leaf(d, "client", &[], ExtendedKeyUsagePurpose::ClientAuth, &ours),
-        stranger: leaf(
-            d,
-            "stranger",
-            &[],
-            ExtendedKeyUsagePurpose::ClientAuth,
-            &theirs,
-        ),
-        ca,
-        dir,
-    }
-}
 
 fn tls_config(certs: &Certs, auth: TlsAuthClients) -> Config {
     Config {
@@ -121,39 +40,6 @@ fn start(config: Config) -> TestServer {
             Listener::Tls(tcp_listener("127.0.0.1:0"), acceptor),
         ]
     })
-}
-
-type TlsConn = Conn<StreamOwned<ClientConnection, TcpStream>>;
-
-/// A TLS client trusting `ca`, presenting `identity` if given. The
-/// handshake happens on the first read or write.
-fn connect_tls(port: u16, ca: &Path, identity: Option<&(PathBuf, PathBuf)>) -> TlsConn {
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca).unwrap() {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let builder =
-        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots);
-    let config = match identity {
-        Some((crt, key)) => builder
-            .with_client_auth_cert(
-                CertificateDer::pem_file_iter(crt)
-                    .unwrap()
-                    .map(Result::unwrap)
-                    .collect(),
-                PrivateKeyDer::from_pem_file(key).unwrap(),
-            )
-            .unwrap(),
-        None => builder.with_no_client_auth(),
-    };
-    let name = ServerName::try_from("127.0.0.1").unwrap();
-    let tls = ClientConnection::new(Arc::new(config), name).unwrap();
-    let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    tcp.set_read_timeout(Some(GUARD)).unwrap();
-    Conn::over(StreamOwned::new(tls, tcp))
 }
 
 /// Whether the server turned this client away: the handshake (or, in TLS

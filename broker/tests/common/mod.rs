@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use respub_broker::Listener;
 
+pub mod certs;
+
 /// How long any single wait may take before the test fails.
 pub const GUARD: Duration = Duration::from_secs(10);
 
