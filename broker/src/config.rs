@@ -342,7 +342,7 @@ const TLS_IGNORED: &[&str] = &[
 ];
 
 /// The TLS versions `tls-protocols` may name, as Redis spells them.
-pub const TLS_PROTOCOLS: &[&str] = &["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
+const TLS_PROTOCOLS: &[&str] = &["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
 
 /// Directive names CONFIG GET knows, in the order it lists them.
 const NAMES: &[&str] = &[
