@@ -49,6 +49,29 @@ impl OutputLimit {
     };
 }
 
+/// `tls-auth-clients`: whether a TLS client must present a certificate
+/// signed by the configured CA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsAuthClients {
+    /// A certificate is required (Redis' default).
+    Yes,
+    /// A certificate is verified if presented, but not required.
+    Optional,
+    /// No certificate is asked for.
+    No,
+}
+
+impl TlsAuthClients {
+    /// The directive's value as redis.conf spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Yes => "yes",
+            Self::Optional => "optional",
+            Self::No => "no",
+        }
+    }
+}
+
 /// Everything `run` needs to know about how to serve.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -107,6 +130,24 @@ pub struct Config {
     /// the clients: a delivery handed between cores costs more than a second
     /// core gives. More threads scale publishers to different channels.
     pub io_threads: usize,
+    /// `protected-mode`: while the `default` user has no password, refuse
+    /// TCP and TLS clients that are not on a loopback address.
+    pub protected_mode: bool,
+    /// `tls-port`: a TLS listener on every `bind` address (0: none).
+    pub tls_port: u16,
+    /// `tls-cert-file`: the server's certificate chain (PEM).
+    pub tls_cert_file: Option<PathBuf>,
+    /// `tls-key-file`: the server certificate's private key (PEM).
+    pub tls_key_file: Option<PathBuf>,
+    /// `tls-ca-cert-file`: CA certificates that sign client certificates.
+    pub tls_ca_cert_file: Option<PathBuf>,
+    /// `tls-ca-cert-dir`: a directory of CA certificate files, as above.
+    pub tls_ca_cert_dir: Option<PathBuf>,
+    /// `tls-auth-clients`.
+    pub tls_auth_clients: TlsAuthClients,
+    /// `tls-protocols`: the TLS versions offered, as written (`TLSv1.2
+    /// TLSv1.3`); empty for rustls' defaults, which are those two.
+    pub tls_protocols: String,
 }
 
 impl Default for Config {
@@ -136,6 +177,14 @@ impl Default for Config {
             aclfile: None,
             acl_pubsub_default_all: false,
             acllog_max_len: 128,
+            protected_mode: true,
+            tls_port: 0,
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_ca_cert_file: None,
+            tls_ca_cert_dir: None,
+            tls_auth_clients: TlsAuthClients::Yes,
+            tls_protocols: String::new(),
         }
     }
 }
@@ -282,10 +331,31 @@ const IGNORED: &[&str] = &[
     "acllog-max-len",
     "tcp-backlog",
     "daemonize",
-    "protected-mode",
     "loadmodule",
     "include",
 ];
+
+/// TLS tuning directives whose OpenSSL meaning rustls has no equivalent for
+/// (cipher strings, session cache, DH parameters) or that concern
+/// replication and clustering: accepted with a warning, like [`IGNORED`].
+const TLS_IGNORED: &[&str] = &[
+    "tls-ciphers",
+    "tls-ciphersuites",
+    "tls-prefer-server-ciphers",
+    "tls-session-caching",
+    "tls-session-cache-size",
+    "tls-session-cache-timeout",
+    "tls-dh-params-file",
+    "tls-key-file-pass",
+    "tls-client-cert-file",
+    "tls-client-key-file",
+    "tls-client-key-file-pass",
+    "tls-replication",
+    "tls-cluster",
+];
+
+/// The TLS versions `tls-protocols` may name, as Redis spells them.
+const TLS_PROTOCOLS: &[&str] = &["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
 
 /// Directive names CONFIG GET knows, in the order it lists them.
 const NAMES: &[&str] = &[
@@ -308,6 +378,14 @@ const NAMES: &[&str] = &[
     "aclfile",
     "acl-pubsub-default",
     "acllog-max-len",
+    "protected-mode",
+    "tls-port",
+    "tls-cert-file",
+    "tls-key-file",
+    "tls-ca-cert-file",
+    "tls-ca-cert-dir",
+    "tls-auth-clients",
+    "tls-protocols",
 ];
 
 /// The tracing filter for a Redis `loglevel`: `verbose` and `notice` both
@@ -384,6 +462,31 @@ fn at_least_1mb<T: TryFrom<u64>>(text: &str) -> Result<T, DirectiveError> {
                 "argument must be between 1048576 and 9223372036854775807 inclusive".into(),
             )
         })
+}
+
+fn yes_no(text: &str) -> Result<bool, DirectiveError> {
+    match text.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err(DirectiveError::Invalid(
+            "argument must be 'yes' or 'no'".into(),
+        )),
+    }
+}
+
+/// Checks each word against Redis' list, so that a typo fails at the line
+/// rather than when the listener is built.
+fn tls_protocols(text: &str) -> Result<String, DirectiveError> {
+    if text
+        .split_whitespace()
+        .all(|w| TLS_PROTOCOLS.iter().any(|p| p.eq_ignore_ascii_case(w)))
+    {
+        Ok(text.to_owned())
+    } else {
+        Err(DirectiveError::Invalid(
+            "Invalid tls-protocols specified. Use a combination of 'TLSv1', 'TLSv1.1', 'TLSv1.2' and 'TLSv1.3'.".into(),
+        ))
+    }
 }
 
 fn one(args: &[String]) -> Result<&str, DirectiveError> {
@@ -516,7 +619,35 @@ impl Config {
                 }
                 self.io_threads = n;
             }
-            other if IGNORED.contains(&other) => {
+            "protected-mode" => self.protected_mode = yes_no(one(args)?)?,
+            "tls-port" => {
+                immutable(self)?;
+                self.tls_port = int(one(args)?)?;
+            }
+            "tls-cert-file" | "tls-key-file" | "tls-ca-cert-file" | "tls-ca-cert-dir" => {
+                immutable(self)?;
+                // Redis treats an empty file name as unset.
+                let value = one(args)?;
+                *self.tls_file(&name) = (!value.is_empty()).then(|| PathBuf::from(value));
+            }
+            "tls-auth-clients" => {
+                immutable(self)?;
+                self.tls_auth_clients = match one(args)?.to_ascii_lowercase().as_str() {
+                    "yes" => TlsAuthClients::Yes,
+                    "optional" => TlsAuthClients::Optional,
+                    "no" => TlsAuthClients::No,
+                    _ => {
+                        return Err(DirectiveError::Invalid(
+                            "argument(s) must be one of the following: no, yes, optional".into(),
+                        ));
+                    }
+                };
+            }
+            "tls-protocols" => {
+                immutable(self)?;
+                self.tls_protocols = tls_protocols(one(args)?)?;
+            }
+            other if IGNORED.contains(&other) || TLS_IGNORED.contains(&other) => {
                 if running {
                     return Err(DirectiveError::Immutable);
                 }
@@ -550,6 +681,17 @@ impl Config {
         }
         self.users.push(args.to_vec());
         Ok(())
+    }
+
+    /// The field behind one of the `tls-*-file` and `tls-ca-cert-dir`
+    /// directives.
+    fn tls_file(&mut self, name: &str) -> &mut Option<PathBuf> {
+        match name {
+            "tls-cert-file" => &mut self.tls_cert_file,
+            "tls-key-file" => &mut self.tls_key_file,
+            "tls-ca-cert-file" => &mut self.tls_ca_cert_file,
+            _ => &mut self.tls_ca_cert_dir,
+        }
     }
 
     /// `client-output-buffer-limit <class> <hard> <soft> <seconds> [...]`.
@@ -590,15 +732,16 @@ impl Config {
 
     /// The value CONFIG GET shows for `name`, formatted as redis-server does.
     pub fn get(&self, name: &str) -> Option<String> {
+        let shown = |p: &Option<PathBuf>| {
+            p.as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        };
         let limit = |l: &OutputLimit| format!("{} {} {}", l.hard, l.soft, l.soft_seconds.as_secs());
         Some(match name {
             "bind" => self.bind.join(" "),
             "port" => self.port.to_string(),
-            "unixsocket" => self
-                .unixsocket
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
+            "unixsocket" => shown(&self.unixsocket),
             "unixsocketperm" => format!("{:o}", self.unixsocketperm),
             "maxclients" => self.maxclients.to_string(),
             "timeout" => self.timeout.to_string(),
@@ -617,11 +760,7 @@ impl Config {
             "shutdown-timeout" => self.shutdown_timeout.as_secs().to_string(),
             "io-threads" => self.io_threads.to_string(),
             "requirepass" => self.requirepass.clone().unwrap_or_default(),
-            "aclfile" => self
-                .aclfile
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
+            "aclfile" => shown(&self.aclfile),
             "acl-pubsub-default" => if self.acl_pubsub_default_all {
                 "allchannels"
             } else {
@@ -629,6 +768,14 @@ impl Config {
             }
             .to_owned(),
             "acllog-max-len" => self.acllog_max_len.to_string(),
+            "protected-mode" => if self.protected_mode { "yes" } else { "no" }.to_owned(),
+            "tls-port" => self.tls_port.to_string(),
+            "tls-cert-file" => shown(&self.tls_cert_file),
+            "tls-key-file" => shown(&self.tls_key_file),
+            "tls-ca-cert-file" => shown(&self.tls_ca_cert_file),
+            "tls-ca-cert-dir" => shown(&self.tls_ca_cert_dir),
+            "tls-auth-clients" => self.tls_auth_clients.name().to_owned(),
+            "tls-protocols" => self.tls_protocols.clone(),
             _ => return None,
         })
     }
@@ -692,9 +839,14 @@ impl Config {
             match config.apply(&name, &args, false).map_err(fail)? {
                 Applied::Set => {}
                 Applied::Ignored => warnings.push(format!(
-                    "line {}: '{}' concerns data or persistence, which respub does not have; ignored",
+                    "line {}: '{}' {}; ignored",
                     i + 1,
-                    name
+                    name,
+                    if TLS_IGNORED.contains(&name.to_ascii_lowercase().as_str()) {
+                        "is OpenSSL tuning or TLS between servers, which respub's TLS (rustls) does not have"
+                    } else {
+                        "concerns data or persistence, which respub does not have"
+                    }
                 )),
             }
         }
@@ -753,6 +905,70 @@ mod tests {
         let shown = err.to_string();
         assert!(shown.contains("*** FATAL CONFIG FILE ERROR"));
         assert!(shown.contains(">>> 'maxclients \"x\"'"));
+    }
+
+    #[test]
+    fn tls_and_protected_mode_directives() {
+        let file = "tls-port 6380\ntls-cert-file /etc/respub/server.crt\ntls-key-file /etc/respub/server.key\n\
+                    tls-ca-cert-dir /etc/respub/ca\ntls-auth-clients OPTIONAL\ntls-protocols \"TLSv1.2 TLSv1.3\"\n\
+                    tls-ciphers DEFAULT:!MEDIUM\ntls-session-caching no\nprotected-mode no\n";
+        let (c, warnings) = Config::load(file, &opts(&["--port", "0"])).unwrap();
+        assert_eq!((c.port, c.tls_port), (0, 6380));
+        assert_eq!(c.tls_auth_clients, TlsAuthClients::Optional);
+        assert_eq!(c.tls_ca_cert_file, None);
+        assert_eq!(c.get("tls-ca-cert-dir").unwrap(), "/etc/respub/ca");
+        assert_eq!(c.get("tls-key-file").unwrap(), "/etc/respub/server.key");
+        assert_eq!(c.get("tls-ca-cert-file").unwrap(), "");
+        assert_eq!(c.get("tls-auth-clients").unwrap(), "optional");
+        assert_eq!(c.get("tls-protocols").unwrap(), "TLSv1.2 TLSv1.3");
+        assert_eq!(c.get("protected-mode").unwrap(), "no");
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].starts_with("line 7: 'tls-ciphers' is OpenSSL tuning"));
+        assert_eq!(Config::default().get("protected-mode").unwrap(), "yes");
+        assert_eq!(Config::default().get("tls-auth-clients").unwrap(), "yes");
+
+        let err = Config::load("port 1\ntls-auth-clients maybe\n", &[]).unwrap_err();
+        assert_eq!(err.line, 2);
+        assert_eq!(
+            err.error.to_string(),
+            "argument(s) must be one of the following: no, yes, optional"
+        );
+        let err = Config::load("tls-protocols \"TLSv1.2 SSLv3\"\n", &[]).unwrap_err();
+        assert_eq!(
+            (err.line, err.text.as_str()),
+            (1, "tls-protocols \"TLSv1.2 SSLv3\"")
+        );
+        assert!(
+            err.error
+                .to_string()
+                .starts_with("Invalid tls-protocols specified.")
+        );
+        let err = Config::load("", &opts(&["--protected-mode", "maybe"])).unwrap_err();
+        assert_eq!(err.error.to_string(), "argument must be 'yes' or 'no'");
+        let err = Config::load("tls-port x\n", &[]).unwrap_err();
+        assert_eq!(
+            err.error.to_string(),
+            "argument couldn't be parsed into an integer"
+        );
+
+        let mut c = Config::default();
+        assert_eq!(
+            c.apply("protected-mode", &opts(&["NO"]), true),
+            Ok(Applied::Set)
+        );
+        assert!(!c.protected_mode);
+        for name in [
+            "tls-port",
+            "tls-cert-file",
+            "tls-auth-clients",
+            "tls-protocols",
+        ] {
+            assert_eq!(
+                c.apply(name, &opts(&["1"]), true),
+                Err(DirectiveError::Immutable),
+                "{name}"
+            );
+        }
     }
 
     #[test]

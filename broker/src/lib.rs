@@ -41,7 +41,8 @@ pub mod reply;
 pub mod server;
 pub mod session;
 pub mod stats;
+pub mod tls;
 
-pub use config::{Config, OutputLimit};
+pub use config::{Config, OutputLimit, TlsAuthClients};
 pub use error::Error;
 pub use server::{Listener, run, serve};

@@ -10,6 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use anyhow::{Context, bail};
 use respub_broker::config::tracing_filter;
+use respub_broker::tls::Acceptor;
 use respub_broker::{Config, Listener};
 
 const USAGE: &str = "Usage: respub-server [/path/to/redis.conf] [options]
@@ -24,8 +25,11 @@ Directives respub implements: bind, port, unixsocket, unixsocketperm,
 maxclients, timeout, tcp-keepalive, proto-max-bulk-len,
 client-query-buffer-limit, client-output-buffer-limit, loglevel, logfile,
 databases, shutdown-timeout, io-threads, requirepass, user, aclfile,
-acl-pubsub-default, acllog-max-len. Data and persistence directives (save,
-appendonly, maxmemory, ...) are accepted and ignored with a warning.";
+acl-pubsub-default, acllog-max-len, protected-mode, tls-port, tls-cert-file,
+tls-key-file, tls-ca-cert-file, tls-ca-cert-dir, tls-auth-clients,
+tls-protocols. Data and persistence directives (save, appendonly, maxmemory,
+...) and OpenSSL tuning (tls-ciphers, ...) are accepted and ignored with a
+warning.";
 
 /// Binds one `bind` address as redis-server does: `*` is every IPv4
 /// address, `::*` every IPv6 one, a leading `-` makes the address optional,
@@ -146,11 +150,24 @@ async fn serve(config: Config, warnings: Vec<String>) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
     }
 
+    // Certificates are read before anything is bound, so that a bad file
+    // stops the server before it has served anyone.
+    let acceptor = (config.tls_port != 0)
+        .then(|| Acceptor::from_config(&config))
+        .transpose()
+        .context("can't set up TLS")?;
     let mut listeners = Vec::new();
     if config.port != 0 {
         for spec in &config.bind {
             if let Some(l) = bind_tcp(spec, config.port)? {
                 listeners.push(Listener::Tcp(l));
+            }
+        }
+    }
+    if let Some(acceptor) = acceptor {
+        for spec in &config.bind {
+            if let Some(l) = bind_tcp(spec, config.tls_port)? {
+                listeners.push(Listener::Tls(l, acceptor.clone()));
             }
         }
     }
@@ -164,7 +181,7 @@ async fn serve(config: Config, warnings: Vec<String>) -> anyhow::Result<()> {
         listeners.push(Listener::Unix(l));
     }
     if listeners.is_empty() {
-        bail!("nothing to listen on: set a port and a bind address, or a unixsocket");
+        bail!("nothing to listen on: set a port or tls-port and a bind address, or a unixsocket");
     }
 
     // SIGINT (Ctrl-C) and SIGTERM (systemd, container runtimes) both stop

@@ -1,12 +1,14 @@
-//! Accept loops, connection limit, accept-error policy, the once-a-second
-//! client cron, and shutdown.
+//! Accept loops, connection limit, protected mode, accept-error policy, the
+//! once-a-second client cron, and shutdown.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::{TcpListener, TcpStream, UnixListener};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -16,6 +18,23 @@ use crate::connection;
 use crate::error::Error;
 use crate::session::Shared;
 use crate::stats::Stats;
+use crate::tls::Acceptor;
+
+/// What Redis 7.2 writes, byte for byte, to a client it refuses in
+/// protected mode, so that operators recognise it and search engines find
+/// the fix.
+pub const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected \
+mode is enabled and no password is set for the default user. In this mode connections are only \
+accepted from the loopback interface. If you want to connect from external computers to Redis you \
+may adopt one of the following solutions: 1) Just disable protected mode sending the command \
+'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host \
+the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. \
+Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected \
+mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then \
+restarting the server. 3) If you started the server manually just for testing, restart it with the \
+'--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You \
+only need to do one of the above things in order for the server to start accepting connections from \
+the outside.\r\n";
 
 /// A socket that clients connect to.
 #[derive(Debug)]
@@ -24,6 +43,8 @@ pub enum Listener {
     Tcp(TcpListener),
     /// A Unix socket listener (`unixsocket`).
     Unix(UnixListener),
+    /// A TLS listener (`tls-port`): TCP, then a handshake per connection.
+    Tls(TcpListener, Acceptor),
 }
 
 /// Serves clients on one TCP `listener` until `shutdown` completes; see
@@ -65,6 +86,10 @@ pub async fn serve(
                 let addr = l.local_addr()?;
                 tracing::info!(path = ?addr.as_pathname(), "ready to accept connections on the unix socket");
             }
+            Listener::Tls(l, _) => {
+                let addr = l.local_addr()?;
+                tracing::info!(%addr, "ready to accept connections over TLS");
+            }
         }
     }
     let aclfile = config.aclfile.clone();
@@ -85,8 +110,14 @@ pub async fn serve(
         })?;
     }
     let tracker = TaskTracker::new();
+    let handshakes = Arc::new(AtomicUsize::new(0));
     for listener in listeners {
-        tracker.spawn(accept_loop(listener, Arc::clone(&shared), tracker.clone()));
+        let accepting = Accepting {
+            shared: Arc::clone(&shared),
+            tracker: tracker.clone(),
+            handshakes: Arc::clone(&handshakes),
+        };
+        tracker.spawn(accept_loop(listener, accepting));
     }
     tracker.spawn(cron(Arc::clone(&shared)));
     tokio::select! {
@@ -108,47 +139,56 @@ pub async fn serve(
     Ok(())
 }
 
-async fn accept_loop(listener: Listener, shared: Arc<Shared>, tracker: TaskTracker) {
+/// What every accept loop of one server shares.
+struct Accepting {
+    shared: Arc<Shared>,
+    tracker: TaskTracker,
+    /// TLS handshakes under way: they count against `maxclients`, as Redis
+    /// creates its client before the handshake, so that slow handshakes
+    /// cannot pile up without bound.
+    handshakes: Arc<AtomicUsize>,
+}
+
+/// Who connected, as `CLIENT LIST` shows it and protected mode judges it.
+struct Peer {
+    addr: String,
+    laddr: String,
+    /// On a loopback address or the Unix socket.
+    local: bool,
+}
+
+async fn accept_loop(listener: Listener, ctx: Accepting) {
+    let shared = &ctx.shared;
     loop {
         let accepted = tokio::select! {
             () = shared.shutdown.cancelled() => return,
             accepted = accept(&listener) => accepted,
         };
-        match accepted {
-            Ok(Accepted::Tcp(socket)) => {
-                let _ = socket.set_nodelay(true);
-                let keepalive = shared.config.load().tcp_keepalive;
-                if keepalive > 0 {
-                    let ka = socket2::TcpKeepalive::new().with_time(Duration::from_secs(keepalive));
-                    let _ = socket2::SockRef::from(&socket).set_tcp_keepalive(&ka);
-                }
-                let addr = socket
-                    .peer_addr()
-                    .map(|a| a.to_string())
-                    .unwrap_or_default();
-                let laddr = socket
-                    .local_addr()
-                    .map(|a| a.to_string())
-                    .unwrap_or_default();
-                admit(socket, addr, laddr, &shared, &tracker);
+        match (accepted, &listener) {
+            (Ok(Accepted::Tcp(socket, from)), Listener::Tls(_, acceptor)) => {
+                let peer = tcp_peer(&socket, from, shared);
+                handshake_then_admit(socket, peer, acceptor.clone(), &ctx);
             }
-            Ok(Accepted::Unix(socket)) => {
+            (Ok(Accepted::Tcp(socket, from)), _) => {
+                let peer = tcp_peer(&socket, from, shared);
+                admit(socket, peer, shared, &ctx.tracker);
+            }
+            (Ok(Accepted::Unix(socket)), _) => {
                 // Redis shows Unix clients as `<path>:0`.
                 let path = socket
                     .local_addr()
                     .ok()
                     .and_then(|a| a.as_pathname().map(|p| p.display().to_string()))
                     .unwrap_or_default();
-                admit(
-                    socket,
-                    format!("{path}:0"),
-                    format!("{path}:0"),
-                    &shared,
-                    &tracker,
-                );
+                let peer = Peer {
+                    addr: format!("{path}:0"),
+                    laddr: format!("{path}:0"),
+                    local: true,
+                };
+                admit(socket, peer, shared, &ctx.tracker);
             }
-            Err(err) if is_connection_error(&err) => {}
-            Err(err) => {
+            (Err(err), _) if is_connection_error(&err) => {}
+            (Err(err), _) => {
                 // Out of file descriptors and the like: back off and keep going.
                 tracing::error!(%err, "accept failed");
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -158,37 +198,105 @@ async fn accept_loop(listener: Listener, shared: Arc<Shared>, tracker: TaskTrack
 }
 
 enum Accepted {
-    Tcp(tokio::net::TcpStream),
+    /// The peer's address as accept(2) gave it: unlike getpeername, still
+    /// known when the peer has already reset the connection.
+    Tcp(TcpStream, SocketAddr),
     Unix(tokio::net::UnixStream),
 }
 
 async fn accept(listener: &Listener) -> std::io::Result<Accepted> {
     match listener {
-        Listener::Tcp(l) => l.accept().await.map(|(s, _)| Accepted::Tcp(s)),
+        Listener::Tcp(l) | Listener::Tls(l, _) => {
+            l.accept().await.map(|(s, from)| Accepted::Tcp(s, from))
+        }
         Listener::Unix(l) => l.accept().await.map(|(s, _)| Accepted::Unix(s)),
     }
 }
 
-fn admit<S>(socket: S, addr: String, laddr: String, shared: &Arc<Shared>, tracker: &TaskTracker)
+/// Sets the socket options every TCP client gets and reads its addresses.
+fn tcp_peer(socket: &TcpStream, from: SocketAddr, shared: &Shared) -> Peer {
+    let _ = socket.set_nodelay(true);
+    let keepalive = shared.config.load().tcp_keepalive;
+    if keepalive > 0 {
+        let ka = socket2::TcpKeepalive::new().with_time(Duration::from_secs(keepalive));
+        let _ = socket2::SockRef::from(socket).set_tcp_keepalive(&ka);
+    }
+    Peer {
+        // Redis 7.2's test: all of 127.0.0.0/8, and ::1 (an IPv4-mapped
+        // address is not local to it either).
+        local: from.ip().is_loopback(),
+        addr: from.to_string(),
+        laddr: socket
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+    }
+}
+
+/// Runs the TLS handshake in its own task, so that a slow or silent peer
+/// never holds up the accept loop, then admits the client as any other.
+fn handshake_then_admit(socket: TcpStream, peer: Peer, acceptor: Acceptor, ctx: &Accepting) {
+    let shared = Arc::clone(&ctx.shared);
+    // As Redis: the client limit is checked before any handshake work, and
+    // the refusal is silent, since nothing can be written before TLS is up.
+    let pending = ctx.handshakes.load(Ordering::Relaxed);
+    if shared.clients.len() + pending >= shared.config.load().maxclients {
+        Stats::add(&shared.stats.rejected_connections, 1);
+        return;
+    }
+    ctx.handshakes.fetch_add(1, Ordering::Relaxed);
+    let handshakes = Arc::clone(&ctx.handshakes);
+    let tracker = ctx.tracker.clone();
+    ctx.tracker.spawn(async move {
+        let done = tokio::select! {
+            () = shared.shutdown.cancelled() => None,
+            done = acceptor.handshake(socket) => Some(done),
+        };
+        handshakes.fetch_sub(1, Ordering::Relaxed);
+        match done {
+            Some(Ok(stream)) => admit(stream, peer, &shared, &tracker),
+            // Redis logs this line too; below warning here, because any
+            // scanner or misconfigured client can produce it at will.
+            Some(Err(err)) => tracing::info!(
+                addr = %peer.addr,
+                laddr = %peer.laddr,
+                %err,
+                "Error accepting a client connection"
+            ),
+            None => {}
+        }
+    });
+}
+
+fn admit<S>(socket: S, peer: Peer, shared: &Arc<Shared>, tracker: &TaskTracker)
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    Stats::add(&shared.stats.connections_received, 1);
-    if shared.clients.len() >= shared.config.load().maxclients {
+    let config = shared.config.load();
+    // Redis' order: the client limit, then protected mode; a refused
+    // connection counts in `rejected_connections`, not as received.
+    let refusal: Option<&'static [u8]> = if shared.clients.len() >= config.maxclients {
+        Some(b"-ERR max number of clients reached\r\n")
+    } else if config.protected_mode && !peer.local && shared.acl.default_user().nopass() {
+        tracing::debug!(addr = %peer.addr, "refused by protected mode");
+        Some(PROTECTED_MODE_DENIED)
+    } else {
+        None
+    };
+    if let Some(text) = refusal {
         Stats::add(&shared.stats.rejected_connections, 1);
         tracker.spawn(async move {
             let mut socket = socket;
-            let _ = socket
-                .write_all(b"-ERR max number of clients reached\r\n")
-                .await;
+            let _ = socket.write_all(text).await;
             let _ = socket.shutdown().await;
         });
         return;
     }
+    Stats::add(&shared.stats.connections_received, 1);
     let client = Arc::new(Client::new(
         shared.clients.next_id(),
-        addr,
-        laddr,
+        peer.addr,
+        peer.laddr,
         Arc::clone(&shared.stats),
     ));
     // Registered before the task starts so that the maxclients check above

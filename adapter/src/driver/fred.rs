@@ -87,12 +87,7 @@ impl FredDriver {
             broadcast_channel_capacity: FRED_PUBLISHER_QUEUE,
             ..perf.clone()
         };
-        let sub = Client::new(
-            config.clone(),
-            Some(perf),
-            None,
-            Some(policy.clone()),
-        );
+        let sub = Client::new(config.clone(), Some(perf), None, Some(policy.clone()));
         let publ = Client::new(config, Some(publisher_perf), None, Some(policy));
         sub.init().await?;
         publ.init().await?;

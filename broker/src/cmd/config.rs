@@ -68,7 +68,6 @@ const DATA_VALUES: &[(&str, &str)] = &[
     ("maxmemory", "0"),
     ("maxmemory-policy", "noeviction"),
     ("notify-keyspace-events", ""),
-    ("protected-mode", "no"),
     ("daemonize", "no"),
 ];
 

@@ -22,12 +22,18 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use respub_broker::Listener;
+
+pub mod certs;
+
 /// How long any single wait may take before the test fails.
 pub const GUARD: Duration = Duration::from_secs(10);
 
 /// respub running in-process on 127.0.0.1 and a free port.
 pub struct TestServer {
     pub port: u16,
+    /// The port of every TCP and TLS listener, in the order given.
+    pub ports: Vec<u16>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -38,6 +44,15 @@ impl TestServer {
     }
 
     pub fn start_with(config: respub_broker::Config) -> Self {
+        Self::start_on(config, || vec![Listener::Tcp(tcp_listener("127.0.0.1:0"))])
+    }
+
+    /// respub serving the listeners `make` returns (called inside the
+    /// server's runtime); `port` is the first TCP or TLS listener's.
+    pub fn start_on(
+        config: respub_broker::Config,
+        make: impl FnOnce() -> Vec<Listener> + Send + 'static,
+    ) -> Self {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (port_tx, port_rx) = mpsc::channel();
         let thread = std::thread::spawn(move || {
@@ -47,18 +62,28 @@ impl TestServer {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                port_tx.send(listener.local_addr().unwrap().port()).unwrap();
-                respub_broker::run(listener, config, async {
+                let listeners = make();
+                let ports: Vec<u16> = listeners
+                    .iter()
+                    .filter_map(|l| match l {
+                        Listener::Tcp(l) | Listener::Tls(l, _) => {
+                            Some(l.local_addr().unwrap().port())
+                        }
+                        Listener::Unix(_) => None,
+                    })
+                    .collect();
+                port_tx.send(ports).unwrap();
+                respub_broker::serve(listeners, config, async {
                     let _ = stop_rx.await;
                 })
                 .await
                 .unwrap();
             });
         });
-        let port = port_rx.recv_timeout(GUARD).expect("respub did not bind");
+        let ports = port_rx.recv_timeout(GUARD).expect("respub did not bind");
         Self {
-            port,
+            port: ports.first().copied().unwrap_or(0),
+            ports,
             stop: Some(stop_tx),
             thread: Some(thread),
         }
@@ -77,6 +102,14 @@ impl TestServer {
             let _ = t.join();
         }
     }
+}
+
+/// A tokio listener on `addr`, for [`TestServer::start_on`] (call it inside
+/// the server's runtime).
+pub fn tcp_listener(addr: &str) -> tokio::net::TcpListener {
+    let std = std::net::TcpListener::bind(addr).unwrap();
+    std.set_nonblocking(true).unwrap();
+    tokio::net::TcpListener::from_std(std).unwrap()
 }
 
 impl Drop for TestServer {
@@ -346,9 +379,10 @@ pub fn parse_value(buf: &[u8]) -> Result<Option<(Value, usize)>, String> {
     }
 }
 
-/// A blocking client that reads whole frames.
-pub struct Conn {
-    pub stream: TcpStream,
+/// A blocking client that reads whole frames, over TCP unless built with
+/// [`Conn::over`] (a TLS stream, for instance).
+pub struct Conn<S = TcpStream> {
+    pub stream: S,
     buf: Vec<u8>,
     /// Start of unread data in `buf` (consumed bytes are dropped in bulk).
     pos: usize,
@@ -359,6 +393,14 @@ impl Conn {
         let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
         stream.set_read_timeout(Some(GUARD)).unwrap();
         stream.set_nodelay(true).unwrap();
+        Self::over(stream)
+    }
+}
+
+impl<S: Read + Write> Conn<S> {
+    /// A client over an already connected stream (reads must time out
+    /// after [`GUARD`] for a missing reply to fail the test).
+    pub fn over(stream: S) -> Self {
         Self {
             stream,
             buf: Vec::new(),
