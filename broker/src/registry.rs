@@ -160,6 +160,8 @@ pub struct Fanout {
     /// Frames for the publisher itself, held back so that they follow its
     /// `:N` reply, as Redis 7.2+ orders them.
     pub to_self: BytesMut,
+    /// Bytes queued to other clients since the writers were last woken.
+    pub queued_bytes: usize,
     /// Encoding buffers for small frames, RESP2 and RESP3: queues copy small
     /// frames, so they need not be encoded into a buffer of their own.
     scratch: [BytesMut; 2],
@@ -393,6 +395,7 @@ fn deliver<'c>(
     let Fanout {
         wake,
         to_self,
+        queued_bytes,
         scratch,
     } = out;
     let mut receivers = 0;
@@ -400,8 +403,11 @@ fn deliver<'c>(
         let bytes = frame.get(client.resp3(), scratch);
         if client.id == publisher {
             to_self.extend_from_slice(bytes.as_slice());
-        } else if client.send_deferred(bytes, limit) {
-            wake.push(Arc::clone(client));
+        } else {
+            *queued_bytes += bytes.as_slice().len();
+            if client.send_deferred(bytes, limit) {
+                wake.push(Arc::clone(client));
+            }
         }
         receivers += 1;
     }

@@ -365,6 +365,7 @@ impl Session {
     /// writes client buffers once per event-loop turn, respub once per
     /// batch of requests read from the socket.
     pub fn wake_all(&mut self) {
+        self.fanout.queued_bytes = 0;
         for client in self.fanout.wake.drain(..) {
             client.out.wake();
         }
