@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use crate::measure::{
     self, Clock, Deliveries, Latency, LatencySummary, SeqReport, SeqTracker, Series,
 };
-use crate::resp::{Conn, Event, Frame, Reader, Writer, parse_event};
+use crate::resp::{Conn, DeliveryMatcher, Event, Frame, Reader, Writer, parse_event};
 use crate::socketio::SioFigures;
 use crate::target::Running;
 
@@ -840,7 +840,21 @@ async fn run_pubsub(
         let stop = stop_subs.clone();
         let channel = u32::try_from(c).unwrap_or(u32::MAX);
         let seen = Deliveries::new(sigfig)?;
-        sub_tasks.spawn(subscriber(conn, channel, clock, gates, counter, stop, seen));
+        let (kind, pattern): (&[u8], _) = match mode {
+            Mode::Plain => (b"message", None),
+            Mode::Shard => (b"smessage", None),
+            Mode::Pattern => (b"pmessage", Some(MATCHING_PATTERN)),
+        };
+        let matcher = DeliveryMatcher::new(
+            kind,
+            pattern,
+            &channel_name(channel),
+            params.payload,
+            params.resp3,
+        );
+        sub_tasks.spawn(subscriber(
+            conn, channel, matcher, clock, gates, counter, stop, seen,
+        ));
     }
 
     let mut churn_tasks = JoinSet::new();
@@ -1071,9 +1085,11 @@ pub(crate) fn spawn_ticker(
 
 /// Reads deliveries until stopped: latency, sequence checks, time series.
 /// The counter it bumps after each read is what the closed loop waits on.
+#[allow(clippy::too_many_arguments)]
 async fn subscriber(
     conn: Conn,
     channel: u32,
+    matcher: DeliveryMatcher,
     clock: Arc<Clock>,
     gates: Arc<Vec<Gate>>,
     counter: Arc<AtomicU64>,
@@ -1088,7 +1104,16 @@ async fn subscriber(
         failure: None,
     };
     let gate = gates.get(channel as usize);
-    if let Err(e) = subscriber_loop(&mut reader, &clock, gate, &counter, &stop, &mut out).await {
+    let run = subscriber_loop(
+        &mut reader,
+        &matcher,
+        &clock,
+        gate,
+        &counter,
+        &stop,
+        &mut out,
+    );
+    if let Err(e) = run.await {
         out.failure = Some(format!("{e:#}"));
         counter.store(DEAD, Ordering::Release);
         if let Some(g) = gate {
@@ -1103,6 +1128,7 @@ async fn subscriber(
 
 async fn subscriber_loop(
     reader: &mut Reader,
+    matcher: &DeliveryMatcher,
     clock: &Clock,
     gate: Option<&Gate>,
     counter: &AtomicU64,
@@ -1118,20 +1144,27 @@ async fn subscriber_loop(
         // Everything in this read arrived by now.
         let now = clock.now_ns();
         let mut n = 0;
-        while let Some((event, used)) = parse_event(reader.buffer())? {
-            match event {
-                Event::Message { payload, .. } => {
-                    let (p, c, seq, sent) =
-                        decode_header(payload).context("delivery without a load-tester header")?;
-                    out.seq.observe((p, c), seq);
-                    out.seen.observe(clock, sent, now);
-                    n += 1;
-                }
-                Event::Other(Frame::Error(e)) => {
-                    bail!("server error: {}", String::from_utf8_lossy(&e));
-                }
-                Event::Other(_) => {}
-            }
+        loop {
+            let buf = reader.buffer();
+            let (payload, used) = match matcher.matches(buf) {
+                Some(hit) => hit,
+                None => match parse_event(buf)? {
+                    None => break,
+                    Some((Event::Message { payload, .. }, used)) => (payload, used),
+                    Some((Event::Other(Frame::Error(e)), _)) => {
+                        bail!("server error: {}", String::from_utf8_lossy(&e));
+                    }
+                    Some((Event::Other(_), used)) => {
+                        reader.consume(used);
+                        continue;
+                    }
+                },
+            };
+            let (p, c, seq, sent) =
+                decode_header(payload).context("delivery without a load-tester header")?;
+            out.seq.observe((p, c), seq);
+            out.seen.observe(clock, sent, now);
+            n += 1;
             reader.consume(used);
         }
         if n > 0 {
