@@ -55,11 +55,16 @@ pub(crate) struct Table {
 }
 
 impl Table {
-    /// The id of a command by full name, any case.
+    /// The id of a command by full name, any case. Permission checks pass
+    /// the command table's lowercase names, found without allocating.
     pub(crate) fn id(&self, name: &str) -> Option<usize> {
-        self.by_name
-            .get(name.to_ascii_lowercase().as_str())
-            .copied()
+        match self.by_name.get(name) {
+            Some(id) => Some(*id),
+            None => self
+                .by_name
+                .get(name.to_ascii_lowercase().as_str())
+                .copied(),
+        }
     }
 
     /// Number of ids.
