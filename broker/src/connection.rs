@@ -53,7 +53,7 @@ where
     let writer_task = {
         let client = Arc::clone(&client);
         let stats = Arc::clone(&shared.stats);
-        tokio::spawn(async move {
+        crate::runtime::spawn_writer(shared.writers.as_ref(), async move {
             let result = client
                 .out
                 .drain_into(&mut writer, &stats.net_output_bytes)
@@ -151,6 +151,13 @@ where
             buf.reserve(read_size);
         }
         let room = buf.capacity() - buf.len();
+        // One read per client per turn of the reactor, as Redis' event
+        // loop reads each ready client once: reading again straight away
+        // would run this client's next requests before those of clients
+        // whose bytes arrived earlier but are still waiting to be polled
+        // (with io-threads, a writer thread sends the reply while this
+        // loop runs, and a quick client's next request is already here).
+        tokio::task::yield_now().await;
         tokio::select! {
             biased;
             () = client.kill.cancelled() => return End::Drop,

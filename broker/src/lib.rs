@@ -38,8 +38,10 @@ pub mod outbound;
 pub mod parse;
 pub mod registry;
 pub mod reply;
+pub mod runtime;
 pub mod server;
 pub mod session;
+pub mod socket;
 pub mod stats;
 pub mod tls;
 

@@ -135,12 +135,9 @@ fn main() -> anyhow::Result<()> {
     };
     config.config_file = file.map(|p| std::fs::canonicalize(&p).unwrap_or(p));
     init_logging(&config)?;
-    // The runtime is built after the configuration is read, because its
-    // size is configuration (`io-threads`).
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(config.io_threads)
-        .enable_all()
-        .build()
+    // Commands run on one thread, in arrival order (see runtime.rs); the
+    // `io-threads` writer pool is started by `serve`.
+    respub_broker::runtime::commands()
         .context("could not start the runtime")?
         .block_on(serve(config, warnings))
 }

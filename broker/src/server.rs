@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UnixListener};
+use tokio::net::{TcpListener, UnixListener};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -16,7 +16,9 @@ use crate::client::Client;
 use crate::config::Config;
 use crate::connection;
 use crate::error::Error;
+use crate::runtime::Writers;
 use crate::session::Shared;
+use crate::socket::Socket;
 use crate::stats::Stats;
 use crate::tls::Acceptor;
 
@@ -103,7 +105,10 @@ pub async fn serve(
         ));
     }
     let token = CancellationToken::new();
-    let shared = Arc::new(Shared::new(config, port, token.clone()));
+    let writers = Writers::new(config.io_threads)?;
+    let mut shared = Shared::new(config, port, token.clone());
+    shared.writers = writers.handle();
+    let shared = Arc::new(shared);
     if let Some(path) = aclfile {
         shared.acl.load_file(&path).map_err(|e| {
             Error::Acl(format!("Aborting Redis startup because of ACL errors: {e}"))
@@ -136,6 +141,7 @@ pub async fn serve(
         shared.clients.kill_all();
         tracker.wait().await;
     }
+    writers.shutdown();
     Ok(())
 }
 
@@ -176,6 +182,7 @@ async fn accept_loop(listener: Listener, ctx: Accepting) {
             (Ok(Accepted::Unix(socket)), _) => {
                 // Redis shows Unix clients as `<path>:0`.
                 let path = socket
+                    .get_ref()
                     .local_addr()
                     .ok()
                     .and_then(|a| a.as_pathname().map(|p| p.display().to_string()))
@@ -200,21 +207,28 @@ async fn accept_loop(listener: Listener, ctx: Accepting) {
 enum Accepted {
     /// The peer's address as accept(2) gave it: unlike getpeername, still
     /// known when the peer has already reset the connection.
-    Tcp(TcpStream, SocketAddr),
-    Unix(tokio::net::UnixStream),
+    Tcp(Socket<std::net::TcpStream>, SocketAddr),
+    Unix(Socket<std::os::unix::net::UnixStream>),
 }
 
+/// Accepts the next client as a [`Socket`], whose reads keep their place
+/// in arrival order (see `socket.rs`).
 async fn accept(listener: &Listener) -> std::io::Result<Accepted> {
     match listener {
         Listener::Tcp(l) | Listener::Tls(l, _) => {
-            l.accept().await.map(|(s, from)| Accepted::Tcp(s, from))
+            let (s, from) = l.accept().await?;
+            Ok(Accepted::Tcp(Socket::tcp(s.into_std()?)?, from))
         }
-        Listener::Unix(l) => l.accept().await.map(|(s, _)| Accepted::Unix(s)),
+        Listener::Unix(l) => {
+            let (s, _) = l.accept().await?;
+            Ok(Accepted::Unix(Socket::unix(s.into_std()?)?))
+        }
     }
 }
 
 /// Sets the socket options every TCP client gets and reads its addresses.
-fn tcp_peer(socket: &TcpStream, from: SocketAddr, shared: &Shared) -> Peer {
+fn tcp_peer(socket: &Socket<std::net::TcpStream>, from: SocketAddr, shared: &Shared) -> Peer {
+    let socket = socket.get_ref();
     let _ = socket.set_nodelay(true);
     let keepalive = shared.config.load().tcp_keepalive;
     if keepalive > 0 {
@@ -235,7 +249,12 @@ fn tcp_peer(socket: &TcpStream, from: SocketAddr, shared: &Shared) -> Peer {
 
 /// Runs the TLS handshake in its own task, so that a slow or silent peer
 /// never holds up the accept loop, then admits the client as any other.
-fn handshake_then_admit(socket: TcpStream, peer: Peer, acceptor: Acceptor, ctx: &Accepting) {
+fn handshake_then_admit(
+    socket: Socket<std::net::TcpStream>,
+    peer: Peer,
+    acceptor: Acceptor,
+    ctx: &Accepting,
+) {
     let shared = Arc::clone(&ctx.shared);
     // As Redis: the client limit is checked before any handshake work, and
     // the refusal is silent, since nothing can be written before TLS is up.

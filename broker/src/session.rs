@@ -52,6 +52,9 @@ pub struct Shared {
     pub stop: CancellationToken,
     /// Clients that ran MONITOR.
     pub monitors: Monitors,
+    /// The `io-threads` writer pool, where each connection's writer task
+    /// runs; `None` runs them beside the readers.
+    pub writers: Option<tokio::runtime::Handle>,
 }
 
 impl Shared {
@@ -97,6 +100,7 @@ impl Shared {
             shutdown,
             stop: CancellationToken::new(),
             monitors: Monitors::default(),
+            writers: None,
         }
     }
 }

@@ -14,7 +14,7 @@ use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::server::TlsStream;
 
 use crate::config::{Config, TlsAuthClients};
@@ -142,15 +142,17 @@ impl Acceptor {
     ///
     /// The handshake failed (no or bad client certificate, not TLS at all)
     /// or timed out.
-    pub async fn handshake(&self, socket: TcpStream) -> std::io::Result<TlsStream<TcpStream>> {
+    pub async fn handshake<S>(&self, socket: S) -> std::io::Result<TlsStream<S>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
         self.handshake_within(socket, HANDSHAKE_TIMEOUT).await
     }
 
-    async fn handshake_within(
-        &self,
-        socket: TcpStream,
-        limit: Duration,
-    ) -> std::io::Result<TlsStream<TcpStream>> {
+    async fn handshake_within<S>(&self, socket: S, limit: Duration) -> std::io::Result<TlsStream<S>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
         tokio::time::timeout(limit, self.inner.accept(socket))
             .await
             .map_err(|_| {
@@ -314,7 +316,7 @@ mod tests {
         })
         .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let _silent = TcpStream::connect(listener.local_addr().unwrap())
+        let _silent = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
             .await
             .unwrap();
         let (socket, _) = listener.accept().await.unwrap();

@@ -56,11 +56,9 @@ impl TestServer {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (port_tx, port_rx) = mpsc::channel();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
+            // The binary's runtime, so that requests from different
+            // connections run in arrival order here too.
+            let rt = respub_broker::runtime::commands().unwrap();
             rt.block_on(async move {
                 let listeners = make();
                 let ports: Vec<u16> = listeners
