@@ -38,78 +38,16 @@ fn match_impl(pattern: &[u8], string: &[u8], skip_longer: &mut bool, nesting: u3
     while p < plen && s < slen {
         let c = string.get(s).copied().unwrap_or(0);
         match pat(p) {
-            Some(b'*') => {
-                while p + 1 < plen && pat(p + 1) == Some(b'*') {
-                    p += 1;
-                }
-                if p + 1 == plen {
-                    return true;
-                }
-                let rest = pattern.get(p + 1..).unwrap_or_default();
-                while s < slen {
-                    let tail = string.get(s..).unwrap_or_default();
-                    if match_impl(rest, tail, skip_longer, nesting + 1) {
-                        return true;
-                    }
-                    if *skip_longer {
-                        return false;
-                    }
-                    s += 1;
-                }
-                *skip_longer = true;
-                return false;
-            }
+            Some(b'*') => return star(pattern, p, string, s, skip_longer, nesting),
             Some(b'?') => {
                 s += 1;
             }
             Some(b'[') => {
-                p += 1;
-                let not = pat(p) == Some(b'^');
-                if not {
-                    p += 1;
-                }
-                let mut matched = false;
-                loop {
-                    let remaining = plen.saturating_sub(p);
-                    match pat(p) {
-                        Some(b'\\') if remaining >= 2 => {
-                            p += 1;
-                            if pat(p) == Some(c) {
-                                matched = true;
-                            }
-                        }
-                        Some(b']') => break,
-                        None => {
-                            // Unterminated class: step back so the common
-                            // advance below lands exactly on the end.
-                            p -= 1;
-                            break;
-                        }
-                        Some(start) if remaining >= 3 && pat(p + 1) == Some(b'-') => {
-                            let end = pat(p + 2).unwrap_or(0);
-                            let (mut lo, mut hi) = (signed(start), signed(end));
-                            if lo > hi {
-                                std::mem::swap(&mut lo, &mut hi);
-                            }
-                            p += 2;
-                            if (lo..=hi).contains(&signed(c)) {
-                                matched = true;
-                            }
-                        }
-                        Some(other) => {
-                            if other == c {
-                                matched = true;
-                            }
-                        }
-                    }
-                    p += 1;
-                }
-                if not {
-                    matched = !matched;
-                }
+                let (matched, end) = class(pattern, p + 1, c);
                 if !matched {
                     return false;
                 }
+                p = end;
                 s += 1;
             }
             Some(b'\\') => {
@@ -138,6 +76,88 @@ fn match_impl(pattern: &[u8], string: &[u8], skip_longer: &mut bool, nesting: u3
         }
     }
     p >= plen && s == slen
+}
+
+/// A `*` at `p`: tries the rest of the pattern against every suffix of the
+/// string from `s`, the shortest first.
+#[inline]
+fn star(
+    pattern: &[u8],
+    mut p: usize,
+    string: &[u8],
+    mut s: usize,
+    skip_longer: &mut bool,
+    nesting: u32,
+) -> bool {
+    let plen = pattern.len();
+    while p + 1 < plen && pattern.get(p + 1) == Some(&b'*') {
+        p += 1;
+    }
+    if p + 1 == plen {
+        return true;
+    }
+    let rest = pattern.get(p + 1..).unwrap_or_default();
+    while s < string.len() {
+        let tail = string.get(s..).unwrap_or_default();
+        if match_impl(rest, tail, skip_longer, nesting + 1) {
+            return true;
+        }
+        if *skip_longer {
+            return false;
+        }
+        s += 1;
+    }
+    *skip_longer = true;
+    false
+}
+
+/// The `[...]` class whose first byte after `[` is at `p`, against byte
+/// `c`: whether it matches, and the index of its last byte (the `]`, or
+/// the byte before the end of an unterminated class, so that the caller's
+/// common advance lands exactly on the end).
+#[inline]
+fn class(pattern: &[u8], mut p: usize, c: u8) -> (bool, usize) {
+    let plen = pattern.len();
+    let pat = |i: usize| pattern.get(i).copied();
+    let not = pat(p) == Some(b'^');
+    if not {
+        p += 1;
+    }
+    let mut matched = false;
+    loop {
+        let remaining = plen.saturating_sub(p);
+        match pat(p) {
+            Some(b'\\') if remaining >= 2 => {
+                p += 1;
+                if pat(p) == Some(c) {
+                    matched = true;
+                }
+            }
+            Some(b']') => break,
+            None => {
+                p -= 1;
+                break;
+            }
+            Some(start) if remaining >= 3 && pat(p + 1) == Some(b'-') => {
+                let end = pat(p + 2).unwrap_or(0);
+                let (mut lo, mut hi) = (signed(start), signed(end));
+                if lo > hi {
+                    std::mem::swap(&mut lo, &mut hi);
+                }
+                p += 2;
+                if (lo..=hi).contains(&signed(c)) {
+                    matched = true;
+                }
+            }
+            Some(other) => {
+                if other == c {
+                    matched = true;
+                }
+            }
+        }
+        p += 1;
+    }
+    (matched != not, p)
 }
 
 /// The literal bytes every matching string starts with: the pattern up to
