@@ -8,6 +8,8 @@
 //! atomic load.
 
 mod log;
+mod rule;
+mod selector;
 mod table;
 mod user;
 
@@ -20,9 +22,10 @@ use bytes::Bytes;
 use parking_lot::RwLock;
 
 pub use log::{Entry as LogEntry, Log, Reason};
+pub(crate) use rule::{RuleError, has_spaces};
+pub(crate) use selector::{ChannelArg, Denied, Selector};
 pub(crate) use table::{CATEGORIES, TABLE, category as category_flag};
 pub use user::User;
-pub(crate) use user::{ChannelArg, Denied, RuleError, Selector, has_spaces};
 
 /// The user table.
 #[derive(Debug)]

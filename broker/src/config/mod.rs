@@ -1,0 +1,36 @@
+//! Server configuration, with redis-server's defaults and directive names.
+//!
+//! One parser serves redis.conf files, `respub-server --name value` options
+//! and `CONFIG SET`, so an operator's existing redis.conf works unchanged:
+//! directives respub implements are applied, directives that only concern a
+//! keyspace or persistence (`save`, `appendonly`, `maxmemory`, ...) are
+//! accepted with one warning each, and anything else is an error naming the
+//! line, as redis-server reports it.
+//!
+//! * `settings`: the typed [`Config`] and its values, with Redis' defaults.
+//! * `directives`: the table of implemented directives, which CONFIG SET
+//!   and CONFIG GET go through as well.
+//! * `ignored`: the Redis directives accepted unused.
+//! * `args`: a directive's words as typed values; `error`: the refusals.
+//! * `load`: a file plus command-line options, line by line.
+//!
+//! A new directive is one entry in the `directives` table plus its field
+//! and default in `settings`.
+
+mod args;
+mod directives;
+mod error;
+mod ignored;
+mod load;
+mod loglevel;
+mod settings;
+
+pub use args::parse_memory;
+pub use directives::Applied;
+pub use error::{ConfigError, DirectiveError};
+pub(crate) use loglevel::loglevel_changed;
+pub use loglevel::{on_loglevel_change, tracing_filter};
+pub use settings::{Config, OutputLimit, TlsAuthClients};
+
+#[cfg(test)]
+mod tests;
