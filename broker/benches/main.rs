@@ -168,5 +168,51 @@ fn patterns(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decode, encode, globs, fanout, patterns);
+/// One PUBLISH through the whole command path (lookup, checks, handler,
+/// reply, commandstats and latency histogram), to a channel with one
+/// subscriber: alone in its read (timed by itself: two clock reads) and in
+/// a pipeline of 100 in one read (timed as one run), with latency tracking
+/// on and off.
+fn execute(c: &mut Criterion) {
+    use respub_broker::session::{Session, Shared};
+    let mut group = c.benchmark_group("execute");
+    let args = [
+        Bytes::from_static(b"PUBLISH"),
+        Bytes::from_static(b"ch"),
+        Bytes::from(vec![b'x'; 64]),
+    ];
+    for (tracking, batch) in [(true, 1), (false, 1), (true, 100), (false, 100)] {
+        let shared = Arc::new(Shared::new(
+            respub_broker::Config::default(),
+            0,
+            tokio_util::sync::CancellationToken::new(),
+        ));
+        let session = |id| {
+            let client = Client::new(id, "a".into(), "a".into(), Arc::clone(&shared.stats));
+            Session::new(Arc::new(client), Arc::clone(&shared))
+        };
+        let (mut s, mut sub) = (session(1), session(2));
+        s.track_latency = tracking;
+        let subscribe = [Bytes::from_static(b"SUBSCRIBE"), Bytes::from_static(b"ch")];
+        respub_broker::execute(&mut sub, &subscribe);
+        let tracked = if tracking { "tracked" } else { "untracked" };
+        group.throughput(Throughput::Elements(batch));
+        let id = BenchmarkId::new(format!("publish-{tracked}"), format!("{batch}-per-read"));
+        group.bench_function(id, |b| {
+            b.iter(|| {
+                for _ in 0..batch {
+                    respub_broker::execute(&mut s, &args);
+                    s.flush();
+                }
+                s.end_run();
+                s.wake_all();
+                s.client.out.clear();
+                sub.client.out.clear();
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, decode, encode, globs, fanout, patterns, execute);
 criterion_main!(benches);

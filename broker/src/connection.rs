@@ -102,6 +102,7 @@ where
             unauthenticated: !session.authenticated,
         };
         let mut sliced = false;
+        session.track_latency = config.latency_tracking;
         let ended = loop {
             match decoder.decode(&mut buf, limits) {
                 Ok(Some(args)) => {
@@ -124,6 +125,7 @@ where
                 }
             }
         };
+        session.end_run();
         // Everything this batch queued leaves now, in one write per client.
         session.wake_all();
         if let Some(end) = ended {

@@ -30,6 +30,7 @@
 pub mod acl;
 pub mod client;
 mod cmd;
+pub mod cmdstats;
 pub mod config;
 pub mod connection;
 pub mod error;
@@ -45,6 +46,8 @@ pub mod socket;
 pub mod stats;
 pub mod tls;
 
+#[doc(hidden)]
+pub use cmd::execute;
 pub use config::{Config, OutputLimit, TlsAuthClients};
 pub use error::Error;
 pub use server::{Listener, run, serve};

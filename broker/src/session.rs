@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::acl::{Acl, User};
 use crate::client::{Client, Clients};
+use crate::cmdstats::{CommandStats, SlotId};
 use crate::config::Config;
 use crate::outbound::Frame;
 use crate::registry::{Fanout, Kind, Registry};
@@ -52,6 +53,8 @@ pub struct Shared {
     pub stop: CancellationToken,
     /// Clients that ran MONITOR.
     pub monitors: Monitors,
+    /// INFO commandstats, latencystats and errorstats.
+    pub cmdstats: CommandStats,
     /// The `io-threads` writer pool, where each connection's writer task
     /// runs; `None` runs them beside the readers.
     pub writers: Option<tokio::runtime::Handle>,
@@ -101,6 +104,7 @@ impl Shared {
             stop: CancellationToken::new(),
             monitors: Monitors::default(),
             writers: None,
+            cmdstats: crate::cmd::command_stats(),
         }
     }
 }
@@ -198,6 +202,22 @@ pub struct Session {
     pub monitoring: bool,
     /// The MONITOR line of the current command, fed after its reply.
     pub monitor_line: Option<Bytes>,
+    /// Error replies so far: a command that added one failed
+    /// (commandstats' `failed_calls`).
+    pub errors: u64,
+    /// The run of calls of one command being timed; see [`Session::begin_run`].
+    pub run: Option<Run>,
+    /// `latency-tracking`, as the configuration of this read had it.
+    pub track_latency: bool,
+}
+
+/// Consecutive calls of one command within one read, timed together.
+#[derive(Debug)]
+pub struct Run {
+    slot: SlotId,
+    calls: u64,
+    failed: u64,
+    started: Instant,
 }
 
 impl Session {
@@ -227,6 +247,9 @@ impl Session {
             wake_self: false,
             monitoring: false,
             monitor_line: None,
+            errors: 0,
+            run: None,
+            track_latency: true,
         }
     }
 
@@ -258,9 +281,60 @@ impl Session {
         Reply::new(&mut self.pushes, self.resp3)
     }
 
+    /// Starts timing a call of the command counted in `slot`. Calls of one
+    /// command in a row share one measurement: the clock is read where the
+    /// command changes and at the end of each read, not twice per call, so
+    /// a publisher streaming PUBLISHes pays for two clock reads per read
+    /// (a clock read costs more than the rest of the accounting). Each call
+    /// of a run is recorded with the run's mean time.
+    pub fn begin_run(&mut self, slot: SlotId) {
+        if self.run.as_ref().is_some_and(|r| r.slot == slot) {
+            return;
+        }
+        let now = Instant::now();
+        self.finish_run(now);
+        self.run = Some(Run {
+            slot,
+            calls: 0,
+            failed: 0,
+            started: now,
+        });
+    }
+
+    /// The call begun by [`Session::begin_run`] ran; `failed` if it replied
+    /// with an error.
+    pub fn count_call(&mut self, failed: bool) {
+        if let Some(run) = self.run.as_mut() {
+            run.calls += 1;
+            run.failed += u64::from(failed);
+        }
+    }
+
+    /// Records the run being timed, if any (at the end of a read, and
+    /// before a request that is not a command).
+    pub fn end_run(&mut self) {
+        if self.run.is_some() {
+            self.finish_run(Instant::now());
+        }
+    }
+
+    fn finish_run(&mut self, end: Instant) {
+        if let Some(run) = self.run.take() {
+            let took = end.saturating_duration_since(run.started);
+            self.shared.cmdstats.record(
+                run.slot,
+                took,
+                (run.calls, run.failed),
+                self.track_latency,
+            );
+        }
+    }
+
     /// Replies with an error and counts it.
     pub fn error(&mut self, text: &[u8]) {
         Stats::add(&self.shared.stats.error_replies, 1);
+        self.shared.cmdstats.error(text);
+        self.errors += 1;
         self.reply().error(text);
     }
 

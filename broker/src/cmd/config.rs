@@ -163,6 +163,7 @@ fn resetstat(s: &mut Session, _: &[Bytes]) {
     ] {
         counter.store(0, Ordering::Relaxed);
     }
+    s.shared.cmdstats.reset();
     s.reply().ok();
 }
 

@@ -32,19 +32,30 @@ pub(crate) const TIME: Spec = Spec {
     run: time,
 };
 
-const DEFAULT_SECTIONS: &[&str] = &[
-    "server",
-    "clients",
-    "memory",
-    "persistence",
-    "stats",
-    "replication",
-    "cpu",
-    "modules",
-    "errorstats",
-    "cluster",
-    "keyspace",
+/// Every section, in the order Redis writes them whatever the order asked,
+/// and whether a bare INFO (or `default`) includes it; `all` and
+/// `everything` include every one.
+const SECTIONS: &[(&str, bool, Section)] = &[
+    ("server", true, server),
+    ("clients", true, clients),
+    ("memory", true, memory),
+    ("persistence", true, persistence),
+    ("stats", true, stats),
+    ("replication", true, replication),
+    ("cpu", true, cpu),
+    ("modules", true, |_, out| out.push_str("# Modules\r\n")),
+    ("commandstats", false, commandstats),
+    ("errorstats", true, errorstats),
+    ("latencystats", false, latencystats),
+    ("cluster", true, |_, out| {
+        out.push_str("# Cluster\r\ncluster_enabled:0\r\n")
+    }),
+    ("keyspace", true, |_, out| out.push_str("# Keyspace\r\n")),
 ];
+
+/// Writes one section, header included. `write!` into a String cannot
+/// fail, so its results are ignored.
+type Section = fn(&Session, &mut String);
 
 fn now() -> std::time::Duration {
     SystemTime::now()
@@ -65,132 +76,150 @@ fn human(bytes: u64) -> String {
     }
 }
 
-fn section(s: &Session, name: &str, out: &mut String) {
+fn server(s: &Session, out: &mut String) {
     let shared = &s.shared;
-    let stats = &shared.stats;
     let config = shared.config.load();
-    let (rss, uptime) = (process_rss(), shared.started.elapsed().as_secs());
-    // `write!` into a String cannot fail.
-    let _ = match name {
-        "server" => write!(
-            out,
-            "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\n\
-             redis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\n\
-             multiplexing_api:epoll\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\n\
-             server_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\n\
-             executable:\r\nconfig_file:{}\r\nio_threads_active:0\r\nrespub_version:{}\r\n",
-            config.redis_version,
-            std::env::consts::OS,
-            std::env::consts::ARCH,
-            std::process::id(),
-            shared.run_id,
-            shared.port,
-            now().as_micros(),
-            uptime,
-            uptime / 86400,
-            config
-                .config_file
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-            env!("CARGO_PKG_VERSION"),
-        ),
-        "clients" => {
-            let all = shared.clients.snapshot();
-            let pubsub = all.iter().filter(|c| c.subscribed()).count();
-            write!(
-                out,
-                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\n\
-                 client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\n\
-                 tracking_clients:0\r\npubsub_clients:{}\r\nclients_in_timeout_table:0\r\n",
-                all.len(),
-                config.maxclients,
-                pubsub,
-            )
-        }
-        "memory" => write!(
-            out,
-            "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{h}\r\nused_memory_rss:{rss}\r\n\
-             used_memory_rss_human:{h}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\n\
-             mem_allocator:libc\r\n",
-            h = human(rss),
-        ),
-        "persistence" => write!(
-            out,
-            "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\n\
-             rdb_bgsave_in_progress:0\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n"
-        ),
-        "stats" => write!(
-            out,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\n\
-             total_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:0\r\n\
-             evicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\n\
-             pubsubshard_channels:{}\r\nclient_output_buffer_limit_disconnections:{}\r\ntotal_error_replies:{}\r\n\
-             acl_access_denied_auth:{}\r\nacl_access_denied_cmd:{}\r\nacl_access_denied_key:0\r\n\
-             acl_access_denied_channel:{}\r\nrespub_messages_published:{}\r\nrespub_messages_delivered:{}\r\n",
-            Stats::get(&stats.connections_received),
-            Stats::get(&stats.commands_processed),
-            Stats::get(&stats.net_input_bytes),
-            Stats::get(&stats.net_output_bytes),
-            Stats::get(&stats.rejected_connections),
-            shared.registry.len(Kind::Channel),
-            shared.registry.len(Kind::Pattern),
-            shared.registry.len(Kind::Shard),
-            stats.output_limit_disconnections.load(Ordering::Relaxed),
-            Stats::get(&stats.error_replies),
-            Stats::get(&stats.acl_denied_auth),
-            Stats::get(&stats.acl_denied_cmd),
-            Stats::get(&stats.acl_denied_channel),
-            Stats::get(&stats.messages_published),
-            Stats::get(&stats.messages_delivered),
-        ),
-        "replication" => write!(
-            out,
-            "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n\
-             master_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\n\
-             second_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\n\
-             repl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
-            shared.run_id
-        ),
-        "cpu" => {
-            let (user, sys) = process_cpu();
-            write!(
-                out,
-                "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\nused_cpu_sys_children:0.000000\r\n\
-                 used_cpu_user_children:0.000000\r\n"
-            )
-        }
-        "modules" => write!(out, "# Modules\r\n"),
-        "errorstats" => write!(out, "# Errorstats\r\n"),
-        "cluster" => write!(out, "# Cluster\r\ncluster_enabled:0\r\n"),
-        "keyspace" => write!(out, "# Keyspace\r\n"),
-        _ => Ok(()),
-    };
+    let uptime = shared.started.elapsed().as_secs();
+    let _ = write!(
+        out,
+        "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\n\
+         redis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\n\
+         multiplexing_api:epoll\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\n\
+         server_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\n\
+         executable:\r\nconfig_file:{}\r\nio_threads_active:0\r\nrespub_version:{}\r\n",
+        config.redis_version,
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+        std::process::id(),
+        shared.run_id,
+        shared.port,
+        now().as_micros(),
+        uptime,
+        uptime / 86400,
+        config
+            .config_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        env!("CARGO_PKG_VERSION"),
+    );
 }
 
+fn clients(s: &Session, out: &mut String) {
+    let all = s.shared.clients.snapshot();
+    let pubsub = all.iter().filter(|c| c.subscribed()).count();
+    let _ = write!(
+        out,
+        "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\n\
+         client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\n\
+         tracking_clients:0\r\npubsub_clients:{}\r\nclients_in_timeout_table:0\r\n",
+        all.len(),
+        s.shared.config.load().maxclients,
+        pubsub,
+    );
+}
+
+fn memory(_: &Session, out: &mut String) {
+    let rss = process_rss();
+    let _ = write!(
+        out,
+        "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{h}\r\nused_memory_rss:{rss}\r\n\
+         used_memory_rss_human:{h}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\n\
+         mem_allocator:libc\r\n",
+        h = human(rss),
+    );
+}
+
+fn persistence(_: &Session, out: &mut String) {
+    out.push_str(
+        "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\n\
+         rdb_bgsave_in_progress:0\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n",
+    );
+}
+
+fn stats(s: &Session, out: &mut String) {
+    let shared = &s.shared;
+    let stats = &shared.stats;
+    let _ = write!(
+        out,
+        "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\n\
+         total_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:0\r\n\
+         evicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\n\
+         pubsubshard_channels:{}\r\nclient_output_buffer_limit_disconnections:{}\r\ntotal_error_replies:{}\r\n\
+         acl_access_denied_auth:{}\r\nacl_access_denied_cmd:{}\r\nacl_access_denied_key:0\r\n\
+         acl_access_denied_channel:{}\r\nrespub_messages_published:{}\r\nrespub_messages_delivered:{}\r\n",
+        Stats::get(&stats.connections_received),
+        Stats::get(&stats.commands_processed),
+        Stats::get(&stats.net_input_bytes),
+        Stats::get(&stats.net_output_bytes),
+        Stats::get(&stats.rejected_connections),
+        shared.registry.len(Kind::Channel),
+        shared.registry.len(Kind::Pattern),
+        shared.registry.len(Kind::Shard),
+        stats.output_limit_disconnections.load(Ordering::Relaxed),
+        Stats::get(&stats.error_replies),
+        Stats::get(&stats.acl_denied_auth),
+        Stats::get(&stats.acl_denied_cmd),
+        Stats::get(&stats.acl_denied_channel),
+        Stats::get(&stats.messages_published),
+        Stats::get(&stats.messages_delivered),
+    );
+}
+
+fn replication(s: &Session, out: &mut String) {
+    let _ = write!(
+        out,
+        "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n\
+         master_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\n\
+         second_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\n\
+         repl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+        s.shared.run_id
+    );
+}
+
+fn cpu(_: &Session, out: &mut String) {
+    let (user, sys) = process_cpu();
+    let _ = write!(
+        out,
+        "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\nused_cpu_sys_children:0.000000\r\n\
+         used_cpu_user_children:0.000000\r\n"
+    );
+}
+
+fn commandstats(s: &Session, out: &mut String) {
+    out.push_str("# Commandstats\r\n");
+    s.shared.cmdstats.commandstats(out);
+}
+
+fn errorstats(s: &Session, out: &mut String) {
+    out.push_str("# Errorstats\r\n");
+    s.shared.cmdstats.errorstats(out);
+}
+
+fn latencystats(s: &Session, out: &mut String) {
+    out.push_str("# Latencystats\r\n");
+    let config = s.shared.config.load();
+    if config.latency_tracking {
+        let percentiles = &config.latency_tracking_info_percentiles;
+        s.shared.cmdstats.latencystats(percentiles, out);
+    }
+}
+
+/// INFO [section ...]: the sections asked for (a bare INFO: the default
+/// ones), in Redis' order, unknown names ignored.
 fn info(s: &mut Session, args: &[Bytes]) {
-    let mut wanted: Vec<&str> = Vec::new();
-    if args.len() <= 1 {
-        wanted.extend(DEFAULT_SECTIONS);
-    }
-    for arg in args.iter().skip(1) {
-        if is(arg, "all") || is(arg, "everything") || is(arg, "default") {
-            wanted.extend(DEFAULT_SECTIONS);
-        } else if let Some(known) = DEFAULT_SECTIONS.iter().find(|n| is(arg, n)) {
-            wanted.push(known);
-        }
-    }
-    let mut seen = Vec::new();
+    let names = args.get(1..).unwrap_or_default();
+    let everything = names.iter().any(|a| is(a, "all") || is(a, "everything"));
+    let defaults = names.is_empty() || names.iter().any(|a| is(a, "default"));
     let mut text = String::new();
-    for name in wanted {
-        if seen.contains(&name) {
-            continue;
+    for (name, default, write) in SECTIONS {
+        let wanted = everything || (defaults && *default) || names.iter().any(|a| is(a, name));
+        if wanted {
+            if !text.is_empty() {
+                text.push_str("\r\n");
+            }
+            write(s, &mut text);
         }
-        seen.push(name);
-        if !text.is_empty() {
-            text.push_str("\r\n");
-        }
-        section(s, name, &mut text);
     }
     s.reply().verbatim(text.as_bytes());
 }

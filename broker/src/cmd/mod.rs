@@ -21,6 +21,7 @@ mod subscribe;
 use bytes::Bytes;
 
 use crate::acl::{ChannelArg, Denied, Reason, User};
+use crate::cmdstats::{CommandStats, SlotId};
 use crate::session::Session;
 use crate::stats::Stats;
 
@@ -100,10 +101,11 @@ pub(crate) static COMMANDS: &[Spec] = &[
 ];
 
 /// Finds `name` in a table of commands, or of one container's subcommands
-/// (`sub`), whose full names are `container|name`. Compares the tail of the
-/// full name instead of splitting it: this runs for every request.
-fn lookup<'a>(table: &'a [Spec], name: &[u8], sub: bool) -> Option<&'a Spec> {
-    table.iter().find(|s| {
+/// (`sub`), whose full names are `container|name`, with its position there.
+/// Compares the tail of the full name instead of splitting it: this runs
+/// for every request.
+fn lookup<'a>(table: &'a [Spec], name: &[u8], sub: bool) -> Option<(usize, &'a Spec)> {
+    table.iter().enumerate().find(|(_, s)| {
         let full = s.name.as_bytes();
         let Some(cut) = full.len().checked_sub(name.len()) else {
             return false;
@@ -165,11 +167,20 @@ pub(crate) fn unknown_subcommand(s: &mut Session, args: &[Bytes]) {
 
 /// The command (or subcommand) `args` names, if any.
 pub(crate) fn resolve(args: &[Bytes]) -> Option<&'static Spec> {
-    let spec = lookup(COMMANDS, args.first()?, false)?;
+    let (_, spec) = lookup(COMMANDS, args.first()?, false)?;
     if spec.subcommands.is_empty() || args.len() < 2 {
         return Some(spec);
     }
-    lookup(spec.subcommands, args.get(1)?, true)
+    lookup(spec.subcommands, args.get(1)?, true).map(|(_, s)| s)
+}
+
+/// The counters of every command and subcommand, in table order.
+pub(crate) fn command_stats() -> CommandStats {
+    let subs: Vec<(&'static str, Vec<&'static str>)> = COMMANDS
+        .iter()
+        .map(|c| (c.name, c.subcommands.iter().map(|s| s.name).collect()))
+        .collect();
+    CommandStats::new(subs.iter().map(|(name, subs)| (*name, &subs[..])))
 }
 
 /// A command refused by ACL.
@@ -224,28 +235,61 @@ pub(crate) fn denial<'a>(user: &User, spec: &'a Spec, args: &'a [Bytes]) -> Opti
 }
 
 /// Runs one request and leaves its output in the session's buffers.
-pub(crate) fn execute(s: &mut Session, args: &[Bytes]) {
+#[doc(hidden)]
+pub fn execute(s: &mut Session, args: &[Bytes]) {
     Stats::add(&s.shared.stats.commands_processed, 1);
     s.skip_this = std::mem::take(&mut s.skip_next);
     s.refresh_user();
-    let Some(name) = args.first() else { return };
-    let Some(mut spec) = lookup(COMMANDS, name, false) else {
-        return unknown_command(s, args);
+    let Some((slot, spec)) = resolve_for(s, args) else {
+        return s.end_run();
     };
-    if !spec.subcommands.is_empty() && args.len() >= 2 {
-        match args
-            .get(1)
-            .and_then(|sub| lookup(spec.subcommands, sub, true))
-        {
-            Some(sub) => spec = sub,
-            None => return unknown_subcommand(s, args),
+    s.begin_run(slot);
+    if !admit(s, spec, args) {
+        return s.shared.cmdstats.reject(slot);
+    }
+    s.client.meta.lock().last_cmd = spec.name;
+    let errors = s.errors;
+    (spec.run)(s, args);
+    s.count_call(s.errors != errors);
+    if s.shared.monitors.any() && spec.flags & ADMIN == 0 {
+        s.monitor_line = Some(monitor::line(s, args));
+    }
+}
+
+/// The command `args` names and its counters, or `None` after replying
+/// that there is no such command or subcommand.
+fn resolve_for(s: &mut Session, args: &[Bytes]) -> Option<(SlotId, &'static Spec)> {
+    let name = args.first()?;
+    let Some((top, spec)) = lookup(COMMANDS, name, false) else {
+        unknown_command(s, args);
+        return None;
+    };
+    if spec.subcommands.is_empty() || args.len() < 2 {
+        return Some((s.shared.cmdstats.slot(top, None), spec));
+    }
+    match args
+        .get(1)
+        .and_then(|name| lookup(spec.subcommands, name, true))
+    {
+        Some((i, sub)) => Some((s.shared.cmdstats.slot(top, Some(i)), sub)),
+        None => {
+            unknown_subcommand(s, args);
+            None
         }
     }
+}
+
+/// The checks Redis' processCommand makes after the lookup, in its order:
+/// arity, authentication, ACL, the RESP2 subscribed-mode restriction.
+/// False when the request is refused, with the refusal already replied.
+fn admit(s: &mut Session, spec: &'static Spec, args: &[Bytes]) -> bool {
     if !spec.arity_ok(args.len()) {
-        return arity_error(s, spec.name);
+        arity_error(s, spec.name);
+        return false;
     }
     if !s.authenticated && spec.flags & NO_AUTH == 0 {
-        return s.error(b"NOAUTH Authentication required.");
+        s.error(b"NOAUTH Authentication required.");
+        return false;
     }
     if let Some(refusal) = denial(&s.user, spec, args) {
         let max = s.shared.config.load().acllog_max_len;
@@ -257,20 +301,18 @@ pub(crate) fn execute(s: &mut Session, args: &[Bytes]) {
             usize::try_from(max).unwrap_or(usize::MAX),
         );
         s.shared.stats.count_acl_denial(refusal.reason);
-        return s.error(refusal.text.as_bytes());
+        s.error(refusal.text.as_bytes());
+        return false;
     }
     if s.subscribed() && !s.resp3 && spec.flags & PUBSUB_CONTEXT == 0 {
         let text = format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
             spec.name
         );
-        return s.error(text.as_bytes());
+        s.error(text.as_bytes());
+        return false;
     }
-    s.client.meta.lock().last_cmd = spec.name;
-    (spec.run)(s, args);
-    if s.shared.monitors.any() && spec.flags & ADMIN == 0 {
-        s.monitor_line = Some(monitor::line(s, args));
-    }
+    true
 }
 
 /// Parses an integer argument the way Redis' `getLongLongFromObject` does.

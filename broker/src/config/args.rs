@@ -64,6 +64,27 @@ pub(super) fn yes_no(text: &str) -> Result<bool, DirectiveError> {
     }
 }
 
+/// `latency-tracking-info-percentiles`: numbers from 0 to 100, given as
+/// words of the directive or of one CONFIG SET value; none is allowed.
+pub(super) fn percentiles(args: &[String]) -> Result<Vec<f64>, DirectiveError> {
+    let name = "latency-tracking-info-percentiles";
+    args.iter()
+        .flat_map(|a| a.split_ascii_whitespace())
+        .map(|word| {
+            let p: f64 = word
+                .parse()
+                .map_err(|_| DirectiveError::Invalid(format!("Invalid {name} parameters")))?;
+            if (0.0..=100.0).contains(&p) {
+                Ok(p)
+            } else {
+                Err(DirectiveError::Invalid(format!(
+                    "{name} parameters should sit between [0.0,100.0]"
+                )))
+            }
+        })
+        .collect()
+}
+
 /// Checks each word against Redis' list, so that a typo fails at the line
 /// rather than when the listener is built.
 pub(super) fn tls_protocols(text: &str) -> Result<String, DirectiveError> {

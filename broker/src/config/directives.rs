@@ -9,7 +9,8 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use super::args::{
-    at_least_1mb, int, memory, one, one_of, optional_path, shown_path, tls_protocols, yes_no,
+    at_least_1mb, int, memory, one, one_of, optional_path, percentiles, shown_path, tls_protocols,
+    yes_no,
 };
 use super::error::DirectiveError;
 use super::ignored::is_ignored;
@@ -247,6 +248,31 @@ const DIRECTIVES: &[Directive] = &[
             Ok(())
         },
         get: Some(|c| c.acllog_max_len.to_string()),
+    },
+    Directive {
+        name: "latency-tracking",
+        settable: true,
+        set: |c, args| {
+            c.latency_tracking = yes_no(one(args)?)?;
+            Ok(())
+        },
+        get: Some(|c| if c.latency_tracking { "yes" } else { "no" }.to_owned()),
+    },
+    Directive {
+        name: "latency-tracking-info-percentiles",
+        settable: true,
+        set: |c, args| {
+            c.latency_tracking_info_percentiles = percentiles(args)?;
+            Ok(())
+        },
+        get: Some(|c| {
+            let shown: Vec<String> = c
+                .latency_tracking_info_percentiles
+                .iter()
+                .map(f64::to_string)
+                .collect();
+            shown.join(" ")
+        }),
     },
     Directive {
         name: "protected-mode",

@@ -66,8 +66,6 @@ const IGNORED: &[&str] = &[
     "slowlog-log-slower-than",
     "slowlog-max-len",
     "latency-monitor-threshold",
-    "latency-tracking",
-    "latency-tracking-info-percentiles",
     "replicaof",
     "slaveof",
     "masterauth",

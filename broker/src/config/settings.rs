@@ -116,6 +116,11 @@ pub struct Config {
     /// `acl-pubsub-default allchannels`: new users may use every channel
     /// (Redis 7's default is `resetchannels`: none).
     pub acl_pubsub_default_all: bool,
+    /// `latency-tracking`: per-command latency histograms (INFO
+    /// latencystats).
+    pub latency_tracking: bool,
+    /// `latency-tracking-info-percentiles`: what INFO latencystats shows.
+    pub latency_tracking_info_percentiles: Vec<f64>,
     /// `acllog-max-len`: accepted and reported (respub keeps no ACL log).
     pub acllog_max_len: u64,
     /// `io-threads`: worker threads serving connections (used by the
@@ -169,6 +174,8 @@ impl Default for Config {
             users: Vec::new(),
             aclfile: None,
             acl_pubsub_default_all: false,
+            latency_tracking: true,
+            latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
             acllog_max_len: 128,
             protected_mode: true,
             tls_port: 0,
