@@ -1,13 +1,12 @@
 //! Operations on sockets wherever they are: join rooms, leave rooms, disconnect. Each
 //! is applied to the local sockets and sent to the other nodes.
 
+use bytes::Bytes;
 use serde_json::json;
 use socketioxide_core::adapter::{
     BroadcastOptions, RoomParam, SocketEmitter,
     errors::{AdapterError, BroadcastError},
 };
-
-use bytes::Bytes;
 
 use super::state::CustomRespubAdapter;
 use crate::{
