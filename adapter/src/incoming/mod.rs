@@ -148,6 +148,7 @@ impl<E: SocketEmitter, D: Driver> CustomRespubAdapter<E, D> {
             Some(classic::REMOTE_FETCH) if !own && !self.is_pending(id) => {
                 self.answer_fetch(&req, id, &requester);
             }
+            // This node's own request, come back to it: the others answer it.
             Some(classic::SOCKETS | classic::ALL_ROOMS | classic::REMOTE_FETCH) => {}
             // Applied locally when it was sent.
             Some(classic::REMOTE_JOIN | classic::REMOTE_LEAVE | classic::REMOTE_DISCONNECT)
