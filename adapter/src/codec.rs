@@ -230,6 +230,16 @@ pub(crate) fn rooms_of(value: Option<&Json>) -> Vec<String> {
     }
 }
 
+/// Reads a boolean flag: anything but `true` (absent included) is `false`.
+pub(crate) fn is_true(v: Option<&Json>) -> bool {
+    v.and_then(Json::as_bool).unwrap_or(false)
+}
+
+/// Reads a string field; absent or not a string is `None`.
+pub(crate) fn str_of(v: Option<&Json>) -> Option<String> {
+    v.and_then(Json::as_str).map(str::to_owned)
+}
+
 /// Turns the JSON event array and its attachments into socketioxide's [`Value`]
 /// (the common parser's representation).
 pub(crate) fn json_to_value(json: &Json, bins: VecDeque<Bytes>) -> Value {

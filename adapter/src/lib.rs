@@ -85,7 +85,7 @@
 //! [socketioxide]: https://docs.rs/socketioxide
 //! [respub]: https://example.invalid/respub
 
-mod ack;
+mod ack_stream;
 mod adapter;
 mod cluster;
 mod codec;
@@ -94,8 +94,9 @@ pub mod driver;
 mod error;
 mod incoming;
 mod stats;
+mod wire;
 
-pub use ack::AckStream;
+pub use ack_stream::AckStream;
 pub use adapter::{CustomRespubAdapter, InitRes};
 pub use cluster::{Cluster, SocketInfo};
 pub use codec::CodecError;

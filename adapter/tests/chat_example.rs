@@ -17,7 +17,7 @@ mod interop;
 mod chat;
 
 use fixture::{Broker, within};
-use interop::{Clients, Ev};
+use interop::clients::{Clients, Ev};
 use respub_socketio::Config;
 use serde_json::{Value as Json, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -17,7 +17,11 @@ mod interop;
 use std::collections::{BTreeMap, BTreeSet};
 
 use fixture::{Broker, within};
-use interop::{Clients, Ev, NodeClient, NodeServer, RedisServer, RustServer};
+use interop::{
+    NodeClient, NodeServer, RedisServer,
+    clients::{Clients, Ev},
+    rust_server::RustServer,
+};
 use respub_socketio::{Config, Mode, SubscriptionMode};
 use serde_json::{Value as Json, json};
 
@@ -68,6 +72,150 @@ async fn expect(c: &mut Clients, got: &[&str], event: Json, marker: &Json) {
     }
 }
 
+/// `origin` broadcasts `event` (its data: `origin`) to `rooms` except `except`.
+async fn bcast(c: &mut Clients, origin: &str, rooms: Json, except: Json, event: &str) {
+    let arg = json!({"rooms": rooms, "except": except, "event": event, "data": origin});
+    assert_eq!(c.call(origin, "broadcast", arg).await, json!("ok"));
+}
+
+type Ids = BTreeMap<&'static str, String>;
+
+/// Broadcasts from `origin` to all, to rooms, to socket ids and with binary data.
+async fn check_broadcasts(c: &mut Clients, origin: &str, ids: &Ids) {
+    let marker = json!(["marker", origin]);
+    // Broadcast to all.
+    bcast(c, origin, json!([]), json!([]), "all").await;
+    for name in NAMES {
+        assert_eq!(c.event(name).await, json!(["all", origin]), "client {name}");
+    }
+
+    // One room, then a marker to all (a client that must not get the first sees the
+    // marker first).
+    bcast(c, origin, json!(["a"]), json!([]), "in-a").await;
+    bcast(c, origin, json!([]), json!([]), "marker").await;
+    expect(c, &["r1", "n1"], json!(["in-a", origin]), &marker).await;
+
+    // Two rooms except one.
+    bcast(c, origin, json!(["a", "b"]), json!(["a"]), "ab").await;
+    bcast(c, origin, json!([]), json!([]), "marker").await;
+    expect(c, &["r2", "n2"], json!(["ab", origin]), &marker).await;
+
+    // To each socket id (a socket's private room), on either node.
+    for target in NAMES {
+        bcast(c, origin, json!([ids[target]]), json!([]), "to-sid").await;
+        bcast(c, origin, json!([]), json!([]), "marker").await;
+        expect(c, &[target], json!(["to-sid", origin]), &marker).await;
+    }
+
+    // Binary data, to a room (msgpack on the wire in both modes).
+    let arg = json!({"rooms": ["b"], "event": "bin", "data": origin, "binary": true});
+    assert_eq!(c.call(origin, "broadcast", arg).await, json!("ok"));
+    bcast(c, origin, json!([]), json!([]), "marker").await;
+    let bytes: Vec<u8> = origin.bytes().collect();
+    expect(c, &["r2", "n2"], json!(["bin", {"$bin": bytes}]), &marker).await;
+}
+
+/// Acks, fetched sockets and emits to fetched sockets, from `origin`.
+async fn check_acks_and_fetch(c: &mut Clients, origin: &str, ids: &Ids) {
+    let marker = json!(["marker", origin]);
+    // Broadcast with acks, answered by clients of both nodes.
+    let all = c
+        .call(origin, "broadcastAck", json!({"rooms": [], "event": "ask"}))
+        .await;
+    assert_eq!(all, json!(["n1", "n2", "r1", "r2"]), "acks from all");
+    let in_a = c
+        .call(
+            origin,
+            "broadcastAck",
+            json!({"rooms": ["a"], "event": "ask"}),
+        )
+        .await;
+    assert_eq!(in_a, json!(["n1", "r1"]), "acks from room a");
+
+    // Fetch sockets across nodes, with their rooms.
+    let got = c.call(origin, "fetch", json!({"rooms": ["a"]})).await;
+    assert_eq!(
+        fetched_ids(&got),
+        BTreeSet::from([ids["r1"].clone(), ids["n1"].clone()])
+    );
+    for s in got.as_array().unwrap() {
+        let id = s["id"].as_str().unwrap();
+        let mut want = vec!["a", id];
+        want.sort_unstable();
+        assert_eq!(s["rooms"], json!(want), "rooms of {id}");
+    }
+    let got = c.call(origin, "fetch", json!({"rooms": []})).await;
+    assert_eq!(
+        fetched_ids(&got),
+        ids.values().cloned().collect::<BTreeSet<_>>()
+    );
+
+    // Fetched sockets used directly: emit to each socket of room b.
+    let n = c
+        .call(
+            origin,
+            "emitTo",
+            json!({"rooms": ["b"], "event": "direct", "data": origin}),
+        )
+        .await;
+    assert_eq!(n, json!(2));
+    bcast(c, origin, json!([]), json!([]), "marker").await;
+    expect(c, &["r2", "n2"], json!(["direct", origin]), &marker).await;
+}
+
+/// Remote join then leave, from `origin`, of `far2`, a socket of the other node.
+async fn check_remote_join_leave(c: &mut Clients, origin: &str, far2: &str, ids: &Ids) {
+    let marker = json!(["marker", origin]);
+    // Remote join of a socket of the other node (through the broadcast operator),
+    // then a room broadcast reaches it.
+    let room = format!("j-{origin}");
+    let arg = json!({"rooms": [ids[far2]], "room": room});
+    assert_eq!(c.call(origin, "remoteJoin", arg).await, json!("ok"));
+    let id = ids[far2].clone();
+    wait_fetch(c, origin, &room, |s| s.contains(&id)).await;
+    assert_eq!(c.call(far2, "sync", json!(null)).await, json!("ok"));
+    bcast(c, origin, json!([room]), json!([]), "in-j").await;
+    bcast(c, origin, json!([]), json!([]), "marker").await;
+    expect(c, &[far2], json!(["in-j", origin]), &marker).await;
+
+    // Remote leave (through the fetched socket): the room broadcast no longer reaches it.
+    let arg = json!({"rooms": [ids[far2]], "room": room, "via": "fetch"});
+    assert_eq!(c.call(origin, "remoteLeave", arg).await, json!("ok"));
+    wait_fetch(c, origin, &room, |s| !s.contains(&id)).await;
+    assert_eq!(c.call(far2, "sync", json!(null)).await, json!("ok"));
+    bcast(c, origin, json!([room]), json!([]), "in-j").await;
+    bcast(c, origin, json!([]), json!([]), "marker").await;
+    expect(c, &[], json!(null), &marker).await;
+}
+
+/// Remote disconnect, both ways, through the operator and through fetched sockets; the
+/// sockets left are `r1` and `n1`.
+async fn check_remote_disconnect(c: &mut Clients, ids: &Ids) {
+    for (origin, victim, via) in [
+        ("r1", "n2", "operator"),
+        ("n1", "r2", "fetch"),
+        ("r1", "n3", "fetch"),
+        ("n1", "r3", "operator"),
+    ] {
+        let arg = json!({"rooms": [ids[victim]], "via": via});
+        assert_eq!(c.call(origin, "remoteDisconnect", arg).await, json!("ok"));
+        match c.next(victim).await {
+            Ev::Disconnect(reason) => assert_eq!(reason, "io server disconnect"),
+            other => panic!("{victim}: expected a disconnect, got {other:?}"),
+        }
+    }
+    let got = c.call("r1", "fetch", json!({"rooms": []})).await;
+    assert_eq!(
+        fetched_ids(&got),
+        BTreeSet::from([ids["r1"].clone(), ids["n1"].clone()])
+    );
+    let got = c.call("n1", "fetch", json!({"rooms": []})).await;
+    assert_eq!(
+        fetched_ids(&got),
+        BTreeSet::from([ids["r1"].clone(), ids["n1"].clone()])
+    );
+}
+
 /// `rust_url` may ask for RESP3 (`?protocol=resp3`); the Node clients speak RESP3 by
 /// default (node-redis 6, ioredis 6). `specific`: classic responses on the requester's own
 /// channel (`publishOnSpecificResponseChannel`) on both nodes.
@@ -100,141 +248,13 @@ async fn scenario(url: &str, rust_url: &str, mode: Mode, client: NodeClient, spe
 
     for (origin, far2) in [("r1", "n2"), ("n1", "r2")] {
         eprintln!("origin {origin}");
-        let marker = json!(["marker", origin]);
-        let bcast = async |c: &mut Clients, rooms: Json, except: Json, event: &str| {
-            let arg = json!({"rooms": rooms, "except": except, "event": event, "data": origin});
-            assert_eq!(c.call(origin, "broadcast", arg).await, json!("ok"));
-        };
-
-        // Broadcast to all.
-        bcast(&mut c, json!([]), json!([]), "all").await;
-        for name in NAMES {
-            assert_eq!(c.event(name).await, json!(["all", origin]), "client {name}");
-        }
-
-        // One room, then a marker to all (a client that must not get the first sees the
-        // marker first).
-        bcast(&mut c, json!(["a"]), json!([]), "in-a").await;
-        bcast(&mut c, json!([]), json!([]), "marker").await;
-        expect(&mut c, &["r1", "n1"], json!(["in-a", origin]), &marker).await;
-
-        // Two rooms except one.
-        bcast(&mut c, json!(["a", "b"]), json!(["a"]), "ab").await;
-        bcast(&mut c, json!([]), json!([]), "marker").await;
-        expect(&mut c, &["r2", "n2"], json!(["ab", origin]), &marker).await;
-
-        // To each socket id (a socket's private room), on either node.
-        for target in NAMES {
-            bcast(&mut c, json!([ids[target]]), json!([]), "to-sid").await;
-            bcast(&mut c, json!([]), json!([]), "marker").await;
-            expect(&mut c, &[target], json!(["to-sid", origin]), &marker).await;
-        }
-
-        // Binary data, to a room (msgpack on the wire in both modes).
-        let arg = json!({"rooms": ["b"], "event": "bin", "data": origin, "binary": true});
-        assert_eq!(c.call(origin, "broadcast", arg).await, json!("ok"));
-        bcast(&mut c, json!([]), json!([]), "marker").await;
-        let bytes: Vec<u8> = origin.bytes().collect();
-        expect(
-            &mut c,
-            &["r2", "n2"],
-            json!(["bin", {"$bin": bytes}]),
-            &marker,
-        )
-        .await;
-
-        // Broadcast with acks, answered by clients of both nodes.
-        let all = c
-            .call(origin, "broadcastAck", json!({"rooms": [], "event": "ask"}))
-            .await;
-        assert_eq!(all, json!(["n1", "n2", "r1", "r2"]), "acks from all");
-        let in_a = c
-            .call(
-                origin,
-                "broadcastAck",
-                json!({"rooms": ["a"], "event": "ask"}),
-            )
-            .await;
-        assert_eq!(in_a, json!(["n1", "r1"]), "acks from room a");
-
-        // Fetch sockets across nodes, with their rooms.
-        let got = c.call(origin, "fetch", json!({"rooms": ["a"]})).await;
-        assert_eq!(
-            fetched_ids(&got),
-            BTreeSet::from([ids["r1"].clone(), ids["n1"].clone()])
-        );
-        for s in got.as_array().unwrap() {
-            let id = s["id"].as_str().unwrap();
-            let mut want = vec!["a", id];
-            want.sort_unstable();
-            assert_eq!(s["rooms"], json!(want), "rooms of {id}");
-        }
-        let got = c.call(origin, "fetch", json!({"rooms": []})).await;
-        assert_eq!(
-            fetched_ids(&got),
-            ids.values().cloned().collect::<BTreeSet<_>>()
-        );
-
-        // Fetched sockets used directly: emit to each socket of room b.
-        let n = c
-            .call(
-                origin,
-                "emitTo",
-                json!({"rooms": ["b"], "event": "direct", "data": origin}),
-            )
-            .await;
-        assert_eq!(n, json!(2));
-        bcast(&mut c, json!([]), json!([]), "marker").await;
-        expect(&mut c, &["r2", "n2"], json!(["direct", origin]), &marker).await;
-
-        // Remote join of a socket of the other node (through the broadcast operator),
-        // then a room broadcast reaches it.
-        let room = format!("j-{origin}");
-        let arg = json!({"rooms": [ids[far2]], "room": room});
-        assert_eq!(c.call(origin, "remoteJoin", arg).await, json!("ok"));
-        let id = ids[far2].clone();
-        wait_fetch(&mut c, origin, &room, |s| s.contains(&id)).await;
-        assert_eq!(c.call(far2, "sync", json!(null)).await, json!("ok"));
-        bcast(&mut c, json!([room]), json!([]), "in-j").await;
-        bcast(&mut c, json!([]), json!([]), "marker").await;
-        expect(&mut c, &[far2], json!(["in-j", origin]), &marker).await;
-
-        // Remote leave (through the fetched socket): the room broadcast no longer reaches it.
-        let arg = json!({"rooms": [ids[far2]], "room": room, "via": "fetch"});
-        assert_eq!(c.call(origin, "remoteLeave", arg).await, json!("ok"));
-        wait_fetch(&mut c, origin, &room, |s| !s.contains(&id)).await;
-        assert_eq!(c.call(far2, "sync", json!(null)).await, json!("ok"));
-        bcast(&mut c, json!([room]), json!([]), "in-j").await;
-        bcast(&mut c, json!([]), json!([]), "marker").await;
-        expect(&mut c, &[], json!(null), &marker).await;
+        check_broadcasts(&mut c, origin, &ids).await;
+        check_acks_and_fetch(&mut c, origin, &ids).await;
+        check_remote_join_leave(&mut c, origin, far2, &ids).await;
     }
-
-    // Remote disconnect, both ways, through the operator and through fetched sockets.
     ids.insert("r3", c.connect("r3", rust.port).await);
     ids.insert("n3", c.connect("n3", node.port).await);
-    for (origin, victim, via) in [
-        ("r1", "n2", "operator"),
-        ("n1", "r2", "fetch"),
-        ("r1", "n3", "fetch"),
-        ("n1", "r3", "operator"),
-    ] {
-        let arg = json!({"rooms": [ids[victim]], "via": via});
-        assert_eq!(c.call(origin, "remoteDisconnect", arg).await, json!("ok"));
-        match c.next(victim).await {
-            Ev::Disconnect(reason) => assert_eq!(reason, "io server disconnect"),
-            other => panic!("{victim}: expected a disconnect, got {other:?}"),
-        }
-    }
-    let got = c.call("r1", "fetch", json!({"rooms": []})).await;
-    assert_eq!(
-        fetched_ids(&got),
-        BTreeSet::from([ids["r1"].clone(), ids["n1"].clone()])
-    );
-    let got = c.call("n1", "fetch", json!({"rooms": []})).await;
-    assert_eq!(
-        fetched_ids(&got),
-        BTreeSet::from([ids["r1"].clone(), ids["n1"].clone()])
-    );
+    check_remote_disconnect(&mut c, &ids).await;
     drop(c);
     node.kill().await;
 }
