@@ -4,24 +4,17 @@
 //! underneath all three: it imports neither a mode nor the report, and the
 //! modes and the report meet only here.
 
-mod pubsub;
+mod params;
 mod run;
-mod socketio;
 
-use std::time::Duration;
+use serde::Serialize;
 
-use serde::{Serialize, Serializer};
-
-pub(crate) use pubsub::{ChurnFigures, IdleFigures, LoadModel, Params, ScenarioKind};
+pub(crate) use params::{LoadModel, Params, ScenarioKind, SioParams, SioScenario};
 #[cfg(test)]
 pub(crate) use run::SeriesOut;
-pub(crate) use run::{RunResult, ServerFigures, rate};
-pub(crate) use socketio::{AckFigures, JoinFigures, SioFigures, SioParams, SioScenario};
-
-/// Durations go into the JSON file as seconds, the unit the flags take.
-fn secs<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
-}
+pub(crate) use run::{
+    AckFigures, ChurnFigures, IdleFigures, JoinFigures, RunResult, ServerFigures, SioFigures, rate,
+};
 
 /// The knobs of one scenario, of either mode. Untagged in the JSON file:
 /// each mode's knobs have names of their own.

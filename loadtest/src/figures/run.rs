@@ -1,10 +1,9 @@
 //! The figures of one scenario on one target, as either mode produces
-//! them: counts, rates, latency, integrity and the cost of the processes.
+//! them: counts, rates, latency, integrity, the cost of the processes and
+//! the figures only some scenarios have.
 
 use serde::Serialize;
 
-use super::pubsub::{ChurnFigures, IdleFigures};
-use super::socketio::SioFigures;
 use crate::measure::{self, Clock, Deliveries, Latency, LatencySummary, SeqReport, Series};
 
 /// The server's own cost, for targets the load tester started.
@@ -236,4 +235,77 @@ impl RunResult {
 /// `n` per second of `secs`, 0 over no time.
 pub(crate) fn rate(n: u64, secs: f64) -> f64 {
     if secs > 0.0 { n as f64 / secs } else { 0.0 }
+}
+
+/// `churn` figures.
+#[derive(Debug, Clone, Serialize, Default)]
+pub(crate) struct ChurnFigures {
+    /// Channel subscribe + unsubscribe operations confirmed.
+    pub(crate) operations: u64,
+    /// The same per second of publishing.
+    pub(crate) operations_per_sec: f64,
+    /// Messages the churners received while subscribed (not checked).
+    pub(crate) deliveries: u64,
+}
+
+/// `idle` figures.
+#[derive(Debug, Clone, Serialize, Default)]
+pub(crate) struct IdleFigures {
+    /// Connections opened and confirmed subscribed.
+    pub(crate) connections: u64,
+    /// Server RSS before opening them.
+    pub(crate) rss_before_bytes: Option<u64>,
+    /// Server RSS with all of them subscribed.
+    pub(crate) rss_after_bytes: Option<u64>,
+    /// (after - before) / connections.
+    pub(crate) bytes_per_connection: Option<f64>,
+}
+
+/// The figures only the `socketio` mode has.
+#[derive(Debug, Clone, Serialize, Default)]
+pub(crate) struct SioFigures {
+    /// Client connections, churners included.
+    pub(crate) clients: usize,
+    /// CPU and memory of each node.
+    pub(crate) nodes: Vec<ServerFigures>,
+    /// The nodes together: CPU and RSS summed.
+    pub(crate) nodes_total: Option<ServerFigures>,
+    /// Deliveries, warm-up included, to a client on another node than the
+    /// emitter's: what went through the broker.
+    pub(crate) cross_node_delivered: u64,
+    /// What there should have been.
+    pub(crate) cross_node_expected: u64,
+    /// `acks` only.
+    pub(crate) acks: Option<AckFigures>,
+    /// `join-storm` only.
+    pub(crate) joins: Option<JoinFigures>,
+}
+
+/// `acks` figures.
+#[derive(Debug, Clone, Serialize, Default)]
+pub(crate) struct AckFigures {
+    /// Broadcasts with acks sent, warm-up included.
+    pub(crate) requests: u64,
+    /// Of those, answered by the node (with the number of client answers).
+    pub(crate) replies: u64,
+    /// Client answers the nodes counted.
+    pub(crate) answers: u64,
+    /// Client answers there should have been: requests x clients.
+    pub(crate) expected_answers: u64,
+    /// From sending a measured request to the node's reply, which comes
+    /// once every client in the cluster answered.
+    pub(crate) round_trip: LatencySummary,
+}
+
+/// `join-storm` figures.
+#[derive(Debug, Clone, Serialize, Default)]
+pub(crate) struct JoinFigures {
+    /// Joins and leaves acknowledged.
+    pub(crate) operations: u64,
+    /// The same per second of sending.
+    pub(crate) operations_per_sec: f64,
+    /// From a join or leave to its ack.
+    pub(crate) latency: LatencySummary,
+    /// Messages the churners received while in a room (not checked).
+    pub(crate) deliveries: u64,
 }

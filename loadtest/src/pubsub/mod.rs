@@ -13,6 +13,7 @@ mod idle;
 mod params;
 mod publisher;
 mod subscriber;
+mod tally;
 mod traffic;
 mod wire;
 

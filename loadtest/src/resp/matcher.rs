@@ -6,7 +6,7 @@
 /// instead of parsing four headers: the parser was half of the load
 /// tester's CPU when reading 100 subscribers, and the load tester shares
 /// the machine with the server it measures. Anything else falls back to
-/// [`parse_event`].
+/// [`parse_event`](super::parse_event).
 #[derive(Debug, Clone)]
 pub(crate) struct DeliveryMatcher {
     prefix: Vec<u8>,

@@ -16,6 +16,7 @@ mod layout;
 mod node;
 mod receiver;
 pub(crate) mod server;
+mod tally;
 mod workload;
 
 #[cfg(test)]

@@ -3,33 +3,32 @@
 //! into a [`RunResult`]. Only messages scheduled after the warm-up are
 //! measured; sequence checks cover every message.
 
-use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use indicatif::ProgressBar;
 use tokio::sync::Semaphore;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::client::{self, Finished, Handle};
+use super::client::{self, Handle};
 use super::emitter::{AckTally, EmitOut, churn, emit};
-use super::layout::{Emitter, Layout, layout, node_id, room_name};
+use super::layout::{Layout, layout, node_id, room_name};
 use super::node::Cluster;
-use super::receiver::{Expect, Receiver, Shared};
-use crate::figures::{
-    AckFigures, JoinFigures, RunResult, ServerFigures, SioFigures, SioParams, SioScenario,
+use super::receiver::{ClientTask, Expect, Receiver, Shared};
+use super::tally::{
+    ack_figures, add_emitters, join_churners, join_clients, join_figures, set_cost, set_targets,
+    sum_figures,
 };
-use crate::measure::{Clock, Latency, Mark, Rss, SeqReport, SeqTracker, Series, StreamId};
+use crate::figures::{RunResult, SioFigures, SioParams, SioScenario};
+use crate::measure::{Clock, Latency, Mark, SeqTracker};
 use crate::progress::spawn_ticker;
 
 /// Connections opened at once: a burst of thousands of SYNs overflows the
 /// nodes' listen backlogs and turns into one-second retransmissions.
 const CONNECTING: usize = 256;
-
-type ClientTask = JoinHandle<Finished<Receiver>>;
 
 /// Opens every client, members joining their rooms, all confirmed before
 /// anything is sent.
@@ -160,160 +159,6 @@ async fn join_emitters(
     Ok(sent)
 }
 
-/// What the churners did, added up.
-async fn join_churners(
-    mut churners: JoinSet<anyhow::Result<(u64, Latency)>>,
-) -> anyhow::Result<(JoinFigures, Latency)> {
-    let mut joins = JoinFigures::default();
-    let mut join_latency = Latency::new(3)?;
-    while let Some(joined) = churners.join_next().await {
-        let (ops, latency) = joined.context("churner task")??;
-        joins.operations += ops;
-        join_latency.merge(&latency)?;
-    }
-    Ok((joins, join_latency))
-}
-
-/// What emitter `e` sent: (in total, after the warm-up).
-fn sent_by(sent: &[EmitOut], e: &Emitter) -> (u64, u64) {
-    sent.iter()
-        .find(|o| o.stream == e.stream())
-        .map_or((0, 0), |o| (o.sent, o.measured))
-}
-
-/// Tells every checked client how many messages it should get, and counts
-/// the expected deliveries; returns (checked clients, deliveries expected
-/// across nodes).
-fn set_targets(
-    layout: &Layout,
-    shared: &Shared,
-    sent: &[EmitOut],
-    result: &mut RunResult,
-) -> (usize, u64) {
-    let mut checked = 0;
-    let mut cross_node_expected = 0;
-    for (i, place) in layout.clients.iter().enumerate() {
-        if place.expect == Expect::Unchecked {
-            continue;
-        }
-        checked += 1;
-        let (mut total, mut measured) = (0, 0);
-        for e in layout.emitters.iter().filter(|e| e.heard_by(place.expect)) {
-            let (t, m) = sent_by(sent, e);
-            total += t;
-            measured += m;
-            if layout.clients.get(e.client).map(|c| c.node) != Some(place.node) {
-                cross_node_expected += t;
-            }
-        }
-        shared.set_target(i, total);
-        result.expected_deliveries += measured;
-    }
-    (checked, cross_node_expected)
-}
-
-/// Merges what each client saw into the result's counts and checks;
-/// returns the deliveries that crossed nodes.
-async fn join_clients(
-    tasks: Vec<ClientTask>,
-    layout: &Layout,
-    sent: &[EmitOut],
-    result: &mut RunResult,
-) -> anyhow::Result<u64> {
-    let mut seq = SeqReport::default();
-    let mut cross_node_delivered = 0;
-    for task in tasks {
-        let Finished { handler, failure } = task.await.context("client task")?;
-        if let Some(f) = failure {
-            result.subscriber_failures += 1;
-            result.first_failure.get_or_insert(f);
-        }
-        if handler.expect == Expect::Unchecked {
-            continue;
-        }
-        result.subscribers += 1;
-        cross_node_delivered += handler.cross_node;
-        let heard: HashSet<StreamId> = layout
-            .emitters
-            .iter()
-            .filter(|e| e.heard_by(handler.expect))
-            .map(|e| {
-                seq.add(handler.seq.finish(e.stream(), sent_by(sent, e).0));
-                e.stream()
-            })
-            .collect();
-        result.unexpected += handler.seq.streams().filter(|s| !heard.contains(s)).count() as u64;
-    }
-    result.seq = seq;
-    Ok(cross_node_delivered)
-}
-
-/// Adds up what the emitters sent; returns their time series together.
-fn add_emitters(sent: &[EmitOut], result: &mut RunResult) -> Series {
-    let mut published = Series::default();
-    for o in sent {
-        published.merge(&o.series);
-        result.published_total += o.sent;
-        result.published += o.measured;
-        result.unsent += o.unsent;
-    }
-    published
-}
-
-/// CPU and memory of the broker and of each node between the marks and
-/// their ends; returns the nodes' figures.
-fn set_cost(
-    result: &mut RunResult,
-    broker: Option<(Mark, (f64, Rss))>,
-    nodes: &[Mark],
-    node_ends: Vec<(f64, Rss)>,
-) -> Vec<ServerFigures> {
-    let delivered = result.delivered;
-    let over = |mark: &Mark, (cpu, rss): (f64, Rss)| {
-        ServerFigures::over(cpu, Some(mark.rss), rss, delivered)
-    };
-    result.server = broker.map(|(m, end)| over(&m, end));
-    nodes
-        .iter()
-        .zip(node_ends)
-        .map(|(m, end)| over(m, end))
-        .collect()
-}
-
-/// The acks of `acks`, from the nodes' replies.
-fn ack_figures(tally: &AckTally, requests: u64, clients: usize) -> AckFigures {
-    AckFigures {
-        requests,
-        replies: tally.replies.load(Ordering::Acquire),
-        answers: tally.answers.load(Ordering::Acquire),
-        expected_answers: requests * clients as u64,
-        round_trip: tally
-            .round_trip
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .summary(),
-    }
-}
-
-/// The joins and leaves of `join-storm`, per second of sending.
-fn join_figures(
-    joins: JoinFigures,
-    latency: &Latency,
-    send_secs: f64,
-    shared: &Shared,
-) -> JoinFigures {
-    JoinFigures {
-        operations_per_sec: if send_secs > 0.0 {
-            joins.operations as f64 / send_secs
-        } else {
-            0.0
-        },
-        latency: latency.summary(),
-        deliveries: shared.unchecked.load(Ordering::Relaxed),
-        ..joins
-    }
-}
-
 /// Places and connects every client, all confirmed before anything is
 /// sent; returns what the clients share, their handles and their tasks.
 async fn connect(
@@ -423,16 +268,4 @@ pub(crate) async fn run(
             .then(|| join_figures(joins, &join_latency, send_secs, &shared)),
     });
     Ok(result)
-}
-
-/// The nodes as one: CPU and memory added up.
-fn sum_figures(nodes: &[ServerFigures], delivered: u64) -> ServerFigures {
-    let cpu: f64 = nodes.iter().map(|n| n.cpu_seconds).sum();
-    ServerFigures {
-        cpu_seconds: cpu,
-        cpu_seconds_per_million_deliveries: (delivered > 0).then(|| cpu / (delivered as f64 / 1e6)),
-        rss_before_bytes: nodes.iter().map(|n| n.rss_before_bytes).sum(),
-        rss_bytes: nodes.iter().map(|n| n.rss_bytes).sum(),
-        peak_rss_bytes: nodes.iter().map(|n| n.peak_rss_bytes).sum(),
-    }
 }

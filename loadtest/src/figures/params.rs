@@ -1,12 +1,14 @@
-//! What defines a `pubsub` scenario and the figures only some of its
-//! workloads have. Plain data: the `pubsub` mode fills them in, the report
-//! reads them, and neither needs the other for it.
+//! What defines a scenario of either mode: plain data, filled in from the
+//! flags by the mode and read by the report.
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
-use super::secs;
+/// Durations go into the JSON file as seconds, the unit the flags take.
+fn secs<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
 
 /// The workloads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -159,26 +161,119 @@ impl Params {
     }
 }
 
-/// `churn` figures.
-#[derive(Debug, Clone, Serialize, Default)]
-pub(crate) struct ChurnFigures {
-    /// Channel subscribe + unsubscribe operations confirmed.
-    pub(crate) operations: u64,
-    /// The same per second of publishing.
-    pub(crate) operations_per_sec: f64,
-    /// Messages the churners received while subscribed (not checked).
-    pub(crate) deliveries: u64,
+/// The workloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum SioScenario {
+    /// R rooms of M members spread over all nodes; E members of each room
+    /// emit to it.
+    Rooms,
+    /// C clients; E of them emit to everyone.
+    Broadcast,
+    /// C clients; E of them broadcast with acknowledgements, which every
+    /// client answers, across nodes.
+    Acks,
+    /// `rooms`, while churner clients join and leave rooms.
+    JoinStorm,
 }
 
-/// `idle` figures.
-#[derive(Debug, Clone, Serialize, Default)]
-pub(crate) struct IdleFigures {
-    /// Connections opened and confirmed subscribed.
-    pub(crate) connections: u64,
-    /// Server RSS before opening them.
-    pub(crate) rss_before_bytes: Option<u64>,
-    /// Server RSS with all of them subscribed.
-    pub(crate) rss_after_bytes: Option<u64>,
-    /// (after - before) / connections.
-    pub(crate) bytes_per_connection: Option<f64>,
+impl SioScenario {
+    /// The name used on the command line and in reports.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            SioScenario::Rooms => "rooms",
+            SioScenario::Broadcast => "broadcast",
+            SioScenario::Acks => "acks",
+            SioScenario::JoinStorm => "join-storm",
+        }
+    }
+
+    /// Whether clients are members of rooms (else everyone hears everything).
+    pub(crate) fn has_rooms(self) -> bool {
+        matches!(self, SioScenario::Rooms | SioScenario::JoinStorm)
+    }
+}
+
+/// Everything that defines one scenario run.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct SioParams {
+    /// Which workload.
+    pub(crate) scenario: SioScenario,
+    /// Server nodes.
+    pub(crate) nodes: usize,
+    /// Rooms (`rooms`, `join-storm`).
+    pub(crate) rooms: usize,
+    /// Members per room (`rooms`, `join-storm`).
+    pub(crate) members: usize,
+    /// Emitters per room (`rooms`, `join-storm`) or in all (`broadcast`, `acks`).
+    pub(crate) emitters: usize,
+    /// Clients (`broadcast`, `acks`).
+    pub(crate) clients: usize,
+    /// Clients joining and leaving rooms (`join-storm`).
+    pub(crate) churners: usize,
+    /// Messages per second of each emitter.
+    pub(crate) rate: f64,
+    /// Padding bytes in each message, after the stamp.
+    pub(crate) payload: usize,
+    /// Measured sending time, after the warm-up.
+    #[serde(serialize_with = "secs")]
+    pub(crate) duration: Duration,
+    /// Sending time before measuring starts.
+    #[serde(serialize_with = "secs")]
+    pub(crate) warmup: Duration,
+    /// Stop each emitter after this many messages (warm-up included).
+    pub(crate) messages: Option<u64>,
+    /// How long to wait for the last deliveries once sending stops; also
+    /// the nodes' timeout for the acks of a broadcast with acks.
+    #[serde(serialize_with = "secs")]
+    pub(crate) drain_timeout: Duration,
+}
+
+impl SioParams {
+    /// Emitting clients in all.
+    pub(crate) fn total_emitters(&self) -> usize {
+        if self.scenario.has_rooms() {
+            self.rooms * self.emitters.min(self.members)
+        } else {
+            self.emitters.min(self.clients)
+        }
+    }
+
+    /// A one-line description for table headers.
+    pub(crate) fn describe(&self) -> String {
+        let emitters = self.total_emitters();
+        let load = format!(
+            "{emitters} emitter{} x {} msg/s ({} msg/s in all), {} B padding",
+            if emitters == 1 { "" } else { "s" },
+            self.rate,
+            emitters as f64 * self.rate,
+            self.payload
+        );
+        let time = format!(
+            "{}s + {}s warm-up{}",
+            self.duration.as_secs_f64(),
+            self.warmup.as_secs_f64(),
+            self.messages
+                .map(|m| format!(", at most {m} msgs/emitter"))
+                .unwrap_or_default()
+        );
+        let n = self.nodes;
+        match self.scenario {
+            SioScenario::Rooms => format!(
+                "{n} nodes, {} rooms x {} members, {load}, {time}",
+                self.rooms, self.members
+            ),
+            SioScenario::JoinStorm => format!(
+                "{n} nodes, {} rooms x {} members + {} churners, {load}, {time}",
+                self.rooms, self.members, self.churners
+            ),
+            SioScenario::Broadcast => {
+                format!("{n} nodes, {} clients, {load}, {time}", self.clients)
+            }
+            SioScenario::Acks => format!(
+                "{n} nodes, {} clients, broadcasts with acks, {load}, {time}",
+                self.clients
+            ),
+        }
+    }
 }
