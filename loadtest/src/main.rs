@@ -6,10 +6,13 @@
 //! benchmark against Ctrl-C: on Ctrl-C the benchmark future is dropped,
 //! which drops the guards of any servers it started, which kills them.
 //!
-//! The modules read top to bottom: `main -> cli -> pubsub | socketio ->
-//! figures -> measure`, with `report` rendering `figures` beside the modes,
-//! and `target`, `child`, `resp`, `flags` and `progress` the shared tools
-//! underneath.
+//! Imports point one way: `main` dispatches to a mode (`pubsub`,
+//! `socketio`), which turns its flags into `figures`; `main` hands those to
+//! `report`, which renders them. A mode never imports the report and the
+//! report never imports a mode, so each mode gives its finished scenarios to
+//! a callback from `main`: the table still appears as soon as a scenario
+//! ends. `target`, `child`, `resp`, `measure`, `flags` and `progress` are
+//! the tools underneath.
 
 mod child;
 mod cli;

@@ -29,7 +29,7 @@ use crate::progress::progress_bar;
 use crate::target::{Running, Target};
 
 pub(crate) use params::PubsubArgs;
-pub(crate) use wire::HEADER_LEN;
+use wire::HEADER_LEN;
 
 /// Runs every scenario of `args` on every target; `done` sees each
 /// scenario's figures as soon as they are complete.

@@ -13,7 +13,9 @@ use crate::figures::{ChurnFigures, RunResult, ServerFigures};
 use crate::measure::{self, Deliveries, SeqReport, Series};
 use crate::target::Running;
 
-/// What the publishers sent, per channel and per stream.
+/// What the publishers sent, per channel and per stream: the drain waits
+/// for each channel's total, and each subscriber's sequence check closes a
+/// stream at what its publisher sent, so that loss at the tail counts too.
 pub(super) struct Sent {
     /// Per channel: (sent in total, sent after the warm-up).
     pub(super) per_channel: Vec<(u64, u64)>,
@@ -22,6 +24,7 @@ pub(super) struct Sent {
 }
 
 impl Sent {
+    /// Adds up every publisher's report.
     pub(super) fn tally(pub_outs: &[PubOut], channels: usize) -> Self {
         let mut per_channel = vec![(0u64, 0u64); channels];
         let mut by_stream: HashMap<(u32, u32), u64> = HashMap::new();

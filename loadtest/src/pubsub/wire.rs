@@ -16,7 +16,7 @@ use crate::figures::ScenarioKind;
 use crate::resp::{Conn, Frame};
 
 /// Bytes of the header every payload starts with.
-pub(crate) const HEADER_LEN: usize = 24;
+pub(super) const HEADER_LEN: usize = 24;
 
 /// The command used for publishing and subscribing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -31,7 +31,7 @@ use crate::figures::{Report, ScenarioParams, ScenarioReport};
 use crate::progress::progress_bar;
 
 pub(crate) use args::{SioNodeArgs, SocketioArgs};
-pub(crate) use node::Stack;
+use node::Stack;
 
 /// Runs every scenario on every stack, one after the other; `done` sees
 /// each scenario's figures as soon as they are complete.
