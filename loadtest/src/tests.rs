@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use indicatif::ProgressBar;
 
-use crate::scenario::{self, LoadModel, Params, RunResult, ScenarioKind};
+use crate::figures::{LoadModel, Params, RunResult, ScenarioKind};
+use crate::pubsub;
 use crate::target::{Source, Target};
 
 /// Failure guard only: a healthy run takes well under a second.
@@ -47,7 +48,7 @@ async fn run(p: &Params) -> RunResult {
     let running = target.start().await.unwrap();
     tokio::time::timeout(
         GUARD,
-        scenario::run(p, &running, "respub", &ProgressBar::hidden()),
+        pubsub::run(p, &running, "respub", &ProgressBar::hidden()),
     )
     .await
     .expect("scenario did not finish")
@@ -183,7 +184,7 @@ async fn two_targets_two_rounds_merge_and_report() {
     p.subscribers = 3;
     p.messages = Some(200);
     let targets = [in_process("a"), in_process("b")];
-    let results = tokio::time::timeout(GUARD, crate::run_scenario(&p, &targets, 2, false))
+    let results = tokio::time::timeout(GUARD, pubsub::run_scenario(&p, &targets, 2, false))
         .await
         .expect("runs did not finish")
         .unwrap();
@@ -193,13 +194,13 @@ async fn two_targets_two_rounds_merge_and_report() {
         // Two rounds merged: twice the counts.
         assert_clean(r, 2 * 400, 3);
     }
-    let report = crate::report::Report {
+    let report = crate::figures::Report {
         version: "test",
         started_unix_secs: 0,
         targets: vec!["a".into(), "b".into()],
-        scenarios: vec![crate::report::ScenarioReport {
+        scenarios: vec![crate::figures::ScenarioReport {
             description: p.describe(),
-            params: crate::report::ScenarioParams::Pubsub(p),
+            params: crate::figures::ScenarioParams::Pubsub(p),
             rounds: 2,
             results,
         }],
@@ -251,7 +252,7 @@ async fn spawned_respub_runs_fanout() {
     };
     let mut p = params(ScenarioKind::Fanout);
     p.messages = Some(300);
-    let results = tokio::time::timeout(GUARD, crate::run_scenario(&p, &[target], 1, false))
+    let results = tokio::time::timeout(GUARD, pubsub::run_scenario(&p, &[target], 1, false))
         .await
         .expect("run did not finish")
         .unwrap();

@@ -14,8 +14,9 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 
-use super::client::Handler;
+use super::client::{Finished, Handler};
 use crate::measure::{Clock, Deliveries, SeqTracker};
 
 /// Locks over the shared figures: enough that two cores rarely meet on one.
@@ -127,6 +128,9 @@ impl Shared {
         Ok(all)
     }
 }
+
+/// A client's task, which ends with what its receiver saw.
+pub(super) type ClientTask = JoinHandle<Finished<Receiver>>;
 
 /// One client's [`Handler`].
 #[derive(Debug)]

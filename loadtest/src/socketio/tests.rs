@@ -10,7 +10,8 @@ use std::time::Duration;
 use indicatif::ProgressBar;
 
 use super::node::{Cluster, NodeKind, Programs};
-use super::{SioParams, SioScenario, workload};
+use super::workload;
+use crate::figures::{SioParams, SioScenario};
 use crate::target::{Source, Target};
 
 /// Failure guard only: a healthy run takes a few seconds.
@@ -50,12 +51,12 @@ fn params(scenario: SioScenario) -> SioParams {
 }
 
 /// Runs `p` on 3 fresh Rust nodes.
-async fn run_on_rust_nodes(p: &SioParams, programs: &Programs) -> crate::scenario::RunResult {
+async fn run_on_rust_nodes(p: &SioParams, programs: &Programs) -> crate::figures::RunResult {
     run_on(NodeKind::Rust, p, programs).await
 }
 
 /// Runs `p` on 3 fresh nodes of `kind`.
-async fn run_on(kind: NodeKind, p: &SioParams, programs: &Programs) -> crate::scenario::RunResult {
+async fn run_on(kind: NodeKind, p: &SioParams, programs: &Programs) -> crate::figures::RunResult {
     tokio::time::timeout(GUARD, async {
         let cluster = Cluster::start(&in_process_broker(), kind, 3, programs)
             .await

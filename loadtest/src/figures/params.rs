@@ -1,0 +1,279 @@
+//! What defines a scenario of either mode: plain data, filled in from the
+//! flags by the mode and read by the report.
+
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+/// Durations go into the JSON file as seconds, the unit the flags take.
+fn secs<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+/// The workloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ScenarioKind {
+    /// P publishers, one channel, S subscribers: fan-out cost.
+    Fanout,
+    /// C channels with S subscribers each, P publishers spread over them.
+    Channels,
+    /// N non-matching patterns held while S subscribers receive through a
+    /// matching pattern: the cost of PUBLISH as patterns grow.
+    Patterns,
+    /// SPUBLISH/SSUBSCRIBE over C shard channels with S subscribers each.
+    Sharded,
+    /// A SUBSCRIBE/UNSUBSCRIBE storm from churner connections while
+    /// publishing to S stable subscribers.
+    Churn,
+    /// K idle subscribed connections: server memory per connection.
+    Idle,
+}
+
+impl ScenarioKind {
+    /// The name used on the command line and in reports.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ScenarioKind::Fanout => "fanout",
+            ScenarioKind::Channels => "channels",
+            ScenarioKind::Patterns => "patterns",
+            ScenarioKind::Sharded => "sharded",
+            ScenarioKind::Churn => "churn",
+            ScenarioKind::Idle => "idle",
+        }
+    }
+
+    /// Channels the scenario publishes to, given the `--channels` knob:
+    /// only `channels` and `sharded` spread over several.
+    pub(crate) fn effective_channels(self, knob: usize) -> usize {
+        match self {
+            ScenarioKind::Channels | ScenarioKind::Sharded => knob.max(1),
+            _ => 1,
+        }
+    }
+}
+
+/// How publishers pace themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "model", rename_all = "lowercase")]
+pub(crate) enum LoadModel {
+    /// Closed loop: publishers stay at most `window` messages ahead of the
+    /// slowest subscriber of each channel. Finds peak sustainable
+    /// throughput; latency then includes the queueing the window allows.
+    Closed {
+        /// Messages in flight per channel.
+        window: u64,
+    },
+    /// Open loop: `rate` messages per second in total, send times scheduled
+    /// in advance and latency measured from the scheduled time, so a stalled
+    /// server shows up as latency instead of silently slowing the sender
+    /// (coordinated omission).
+    Open {
+        /// Messages per second, all publishers together.
+        rate: f64,
+    },
+}
+
+/// Everything that defines one scenario run.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Params {
+    /// Which workload.
+    pub(crate) scenario: ScenarioKind,
+    /// Publisher connections.
+    pub(crate) publishers: usize,
+    /// Subscribers per channel.
+    pub(crate) subscribers: usize,
+    /// Channels (`channels` and `sharded` only).
+    pub(crate) channels: usize,
+    /// Non-matching patterns held (`patterns`).
+    pub(crate) patterns: usize,
+    /// Churning connections (`churn`).
+    pub(crate) churners: usize,
+    /// Idle connections (`idle`).
+    pub(crate) connections: usize,
+    /// `idle`: all connections subscribe one shared channel instead of one each.
+    pub(crate) idle_shared: bool,
+    /// Payload bytes per message, header included.
+    pub(crate) payload: usize,
+    /// Speak RESP3 (`HELLO 3`) instead of RESP2.
+    pub(crate) resp3: bool,
+    /// Measured publishing time, after the warm-up.
+    #[serde(serialize_with = "secs")]
+    pub(crate) duration: Duration,
+    /// Publishing time before measuring starts.
+    #[serde(serialize_with = "secs")]
+    pub(crate) warmup: Duration,
+    /// Stop each publisher after this many messages (warm-up included).
+    pub(crate) messages: Option<u64>,
+    /// Closed or open loop.
+    pub(crate) load: LoadModel,
+    /// Commands per write (pipelining depth).
+    pub(crate) batch: usize,
+    /// How long to wait for the last deliveries once publishing stops.
+    #[serde(serialize_with = "secs")]
+    pub(crate) drain_timeout: Duration,
+}
+
+impl Params {
+    /// A one-line description for table headers.
+    pub(crate) fn describe(&self) -> String {
+        let load = match self.load {
+            LoadModel::Closed { window } => format!("closed loop, window {window}"),
+            LoadModel::Open { rate } => format!("open loop, {rate} msg/s"),
+        };
+        let proto = if self.resp3 { "RESP3" } else { "RESP2" };
+        let time = format!(
+            "{}s + {}s warm-up{}",
+            self.duration.as_secs_f64(),
+            self.warmup.as_secs_f64(),
+            self.messages
+                .map(|m| format!(", at most {m} msgs/publisher"))
+                .unwrap_or_default()
+        );
+        let ch = self.scenario.effective_channels(self.channels);
+        match self.scenario {
+            ScenarioKind::Idle => format!(
+                "{} idle connections, {}, {proto}",
+                self.connections,
+                if self.idle_shared {
+                    "one shared channel"
+                } else {
+                    "one channel each"
+                }
+            ),
+            ScenarioKind::Fanout => format!(
+                "{} publishers, 1 channel, {} subscribers, {} B, {proto}, {load}, {time}",
+                self.publishers, self.subscribers, self.payload
+            ),
+            ScenarioKind::Channels | ScenarioKind::Sharded => format!(
+                "{} publishers, {ch} channels x {} subscribers, {} B, {proto}, {load}, {time}",
+                self.publishers, self.subscribers, self.payload
+            ),
+            ScenarioKind::Patterns => format!(
+                "{} publishers, {} non-matching patterns, {} pattern subscribers, {} B, {proto}, {load}, {time}",
+                self.publishers, self.patterns, self.subscribers, self.payload
+            ),
+            ScenarioKind::Churn => format!(
+                "{} publishers, {} stable subscribers, {} churners, {} B, {proto}, {load}, {time}",
+                self.publishers, self.subscribers, self.churners, self.payload
+            ),
+        }
+    }
+}
+
+/// The workloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum SioScenario {
+    /// R rooms of M members spread over all nodes; E members of each room
+    /// emit to it.
+    Rooms,
+    /// C clients; E of them emit to everyone.
+    Broadcast,
+    /// C clients; E of them broadcast with acknowledgements, which every
+    /// client answers, across nodes.
+    Acks,
+    /// `rooms`, while churner clients join and leave rooms.
+    JoinStorm,
+}
+
+impl SioScenario {
+    /// The name used on the command line and in reports.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            SioScenario::Rooms => "rooms",
+            SioScenario::Broadcast => "broadcast",
+            SioScenario::Acks => "acks",
+            SioScenario::JoinStorm => "join-storm",
+        }
+    }
+
+    /// Whether clients are members of rooms (else everyone hears everything).
+    pub(crate) fn has_rooms(self) -> bool {
+        matches!(self, SioScenario::Rooms | SioScenario::JoinStorm)
+    }
+}
+
+/// Everything that defines one scenario run.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct SioParams {
+    /// Which workload.
+    pub(crate) scenario: SioScenario,
+    /// Server nodes.
+    pub(crate) nodes: usize,
+    /// Rooms (`rooms`, `join-storm`).
+    pub(crate) rooms: usize,
+    /// Members per room (`rooms`, `join-storm`).
+    pub(crate) members: usize,
+    /// Emitters per room (`rooms`, `join-storm`) or in all (`broadcast`, `acks`).
+    pub(crate) emitters: usize,
+    /// Clients (`broadcast`, `acks`).
+    pub(crate) clients: usize,
+    /// Clients joining and leaving rooms (`join-storm`).
+    pub(crate) churners: usize,
+    /// Messages per second of each emitter.
+    pub(crate) rate: f64,
+    /// Padding bytes in each message, after the stamp.
+    pub(crate) payload: usize,
+    /// Measured sending time, after the warm-up.
+    #[serde(serialize_with = "secs")]
+    pub(crate) duration: Duration,
+    /// Sending time before measuring starts.
+    #[serde(serialize_with = "secs")]
+    pub(crate) warmup: Duration,
+    /// Stop each emitter after this many messages (warm-up included).
+    pub(crate) messages: Option<u64>,
+    /// How long to wait for the last deliveries once sending stops; also
+    /// the nodes' timeout for the acks of a broadcast with acks.
+    #[serde(serialize_with = "secs")]
+    pub(crate) drain_timeout: Duration,
+}
+
+impl SioParams {
+    /// Emitting clients in all.
+    pub(crate) fn total_emitters(&self) -> usize {
+        if self.scenario.has_rooms() {
+            self.rooms * self.emitters.min(self.members)
+        } else {
+            self.emitters.min(self.clients)
+        }
+    }
+
+    /// A one-line description for table headers.
+    pub(crate) fn describe(&self) -> String {
+        let emitters = self.total_emitters();
+        let load = format!(
+            "{emitters} emitter{} x {} msg/s ({} msg/s in all), {} B padding",
+            if emitters == 1 { "" } else { "s" },
+            self.rate,
+            emitters as f64 * self.rate,
+            self.payload
+        );
+        let time = format!(
+            "{}s + {}s warm-up{}",
+            self.duration.as_secs_f64(),
+            self.warmup.as_secs_f64(),
+            self.messages
+                .map(|m| format!(", at most {m} msgs/emitter"))
+                .unwrap_or_default()
+        );
+        let n = self.nodes;
+        match self.scenario {
+            SioScenario::Rooms => format!(
+                "{n} nodes, {} rooms x {} members, {load}, {time}",
+                self.rooms, self.members
+            ),
+            SioScenario::JoinStorm => format!(
+                "{n} nodes, {} rooms x {} members + {} churners, {load}, {time}",
+                self.rooms, self.members, self.churners
+            ),
+            SioScenario::Broadcast => {
+                format!("{n} nodes, {} clients, {load}, {time}", self.clients)
+            }
+            SioScenario::Acks => format!(
+                "{n} nodes, {} clients, broadcasts with acks, {load}, {time}",
+                self.clients
+            ),
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! The plain-text table of one scenario, and the cells it shares with the
+//! HTML page.
+
+use std::fmt::Write as _;
+
+use super::rows::{Unit, rows};
+use crate::figures::{ScenarioReport, human};
+
+fn format_value(unit: Unit, v: f64) -> String {
+    match unit {
+        Unit::Rate => human(v),
+        Unit::Micros => {
+            if v >= 1_000_000.0 {
+                format!("{:.2} s", v / 1e6)
+            } else if v >= 10_000.0 {
+                format!("{:.1} ms", v / 1000.0)
+            } else if v >= 1_000.0 {
+                format!("{:.2} ms", v / 1000.0)
+            } else {
+                format!("{v:.1} µs")
+            }
+        }
+        Unit::Count => format!("{v:.0}"),
+        Unit::Seconds => format!("{v:.3} s"),
+        Unit::Bytes => {
+            let a = v.abs();
+            if a >= 1024.0 * 1024.0 {
+                format!("{:.1} MiB", v / 1024.0 / 1024.0)
+            } else if a >= 10.0 * 1024.0 {
+                format!("{:.1} KiB", v / 1024.0)
+            } else {
+                format!("{v:.0} B")
+            }
+        }
+    }
+}
+
+/// The cells of a table: header then rows, all as strings.
+pub(super) fn cells(s: &ScenarioReport) -> Vec<Vec<String>> {
+    let mut header = vec!["".to_owned()];
+    for (i, r) in s.results.iter().enumerate() {
+        header.push(r.target.clone());
+        if i > 0 {
+            header.push(format!(
+                "x {}",
+                s.results.first().map_or("", |f| f.target.as_str())
+            ));
+        }
+    }
+    let mut out = vec![header];
+    for row in rows(s) {
+        let first = s.results.first().and_then(|r| (row.get)(r));
+        let mut line = vec![row.label.clone()];
+        for (i, r) in s.results.iter().enumerate() {
+            let v = (row.get)(r);
+            line.push(v.map_or_else(|| "-".to_owned(), |v| format_value(row.unit, v)));
+            if i > 0 {
+                let ratio = match (v, first) {
+                    (Some(v), Some(f)) if row.ratio && f != 0.0 => format!("{:.2}", v / f),
+                    _ => "-".to_owned(),
+                };
+                line.push(ratio);
+            }
+        }
+        out.push(line);
+    }
+    out
+}
+
+/// The plain-text table of one scenario.
+pub(crate) fn table(s: &ScenarioReport) -> String {
+    let cells = cells(s);
+    let ncols = cells.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..ncols)
+        .map(|c| {
+            cells
+                .iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    let rounds = if s.rounds > 1 {
+        format!(", {} rounds merged", s.rounds)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(out, "== {}: {}{rounds}", s.params.name(), s.description);
+    for (i, row) in cells.iter().enumerate() {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            let w = widths.get(c).copied().unwrap_or(0);
+            if c == 0 {
+                let _ = write!(line, "{cell:<w$}");
+            } else {
+                let _ = write!(line, "  {cell:>w$}");
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+        if i == 0 {
+            let total: usize = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
+            let _ = writeln!(out, "{}", "-".repeat(total));
+        }
+    }
+    for r in &s.results {
+        if let Some(f) = &r.first_failure {
+            let _ = writeln!(
+                out,
+                "note: {}: {} subscriber(s) failed: {f}",
+                r.target, r.subscriber_failures
+            );
+        }
+    }
+    out
+}
