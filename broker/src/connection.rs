@@ -84,6 +84,47 @@ where
     }
 }
 
+/// How running the requests already read stopped.
+#[derive(Debug, PartialEq, Eq)]
+enum Batch {
+    /// Every complete request has run.
+    Drained,
+    /// A slice of fan-out is queued (see [`FANOUT_SLICE`]); more may wait.
+    Sliced,
+    /// The connection ends.
+    Ended(End),
+}
+
+/// Runs the complete requests in `buf`, leaving their output queued.
+fn run_batch(
+    decoder: &mut Decoder,
+    buf: &mut BytesMut,
+    limits: DecodeLimits,
+    session: &mut Session,
+) -> Batch {
+    loop {
+        match decoder.decode(buf, limits) {
+            Ok(Some(args)) => {
+                cmd::execute(session, &args);
+                session.flush();
+                if session.close == Close::AfterReply {
+                    return Batch::Ended(End::Flush);
+                }
+                if session.fanout.queued_bytes >= FANOUT_SLICE {
+                    return Batch::Sliced;
+                }
+            }
+            Ok(None) => return Batch::Drained,
+            Err(err) => {
+                tracing::debug!(client = session.client.id, %err, "protocol error");
+                session.error(&err.reply_text());
+                session.flush();
+                return Batch::Ended(End::Flush);
+            }
+        }
+    }
+}
+
 async fn read_loop<R>(reader: &mut R, session: &mut Session) -> End
 where
     R: AsyncRead + Unpin,
@@ -101,37 +142,15 @@ where
             max_bulk_len: config.proto_max_bulk_len,
             unauthenticated: !session.authenticated,
         };
-        let mut sliced = false;
         session.track_latency = config.latency_tracking;
-        let ended = loop {
-            match decoder.decode(&mut buf, limits) {
-                Ok(Some(args)) => {
-                    cmd::execute(session, &args);
-                    session.flush();
-                    if session.close == Close::AfterReply {
-                        break Some(End::Flush);
-                    }
-                    if session.fanout.queued_bytes >= FANOUT_SLICE {
-                        sliced = true;
-                        break None;
-                    }
-                }
-                Ok(None) => break None,
-                Err(err) => {
-                    tracing::debug!(client = client.id, %err, "protocol error");
-                    session.error(&err.reply_text());
-                    session.flush();
-                    break Some(End::Flush);
-                }
-            }
-        };
+        let batch = run_batch(&mut decoder, &mut buf, limits, session);
         session.end_run();
         // Everything this batch queued leaves now, in one write per client.
         session.wake_all();
-        if let Some(end) = ended {
+        if let Batch::Ended(end) = batch {
             return end;
         }
-        if sliced {
+        if batch == Batch::Sliced {
             // Let the writers send what this slice queued before fanning
             // out the rest of the batch.
             tokio::task::yield_now().await;
