@@ -24,6 +24,10 @@ use std::task::{Context, Poll, ready};
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 
+/// The most one read asks for: what the connection's read loop asks for at
+/// most (`connection.rs`).
+const MAX_READ: usize = 64 * 1024;
+
 /// A connected stream socket (TCP or Unix) registered for input, and for
 /// output only while a write would block.
 #[derive(Debug)]
@@ -128,7 +132,10 @@ where
     ) -> Poll<io::Result<()>> {
         loop {
             let mut guard = ready!(self.read.poll_read_ready(cx))?;
-            let unfilled = buf.initialize_unfilled();
+            // Safe code must zero what it reads into: at most one read's
+            // worth, not all the spare capacity a large request left.
+            let want = buf.remaining().min(MAX_READ);
+            let unfilled = buf.initialize_unfilled_to(want);
             match guard.try_io(|fd| fd.get_ref().read(unfilled)) {
                 Ok(Ok(n)) => {
                     buf.advance(n);
