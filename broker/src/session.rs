@@ -55,6 +55,8 @@ pub struct Shared {
     /// The `io-threads` writer pool, where each connection's writer task
     /// runs; `None` runs them beside the readers.
     pub writers: Option<tokio::runtime::Handle>,
+    /// `CLIENT PAUSE`.
+    pub pause: crate::pause::Pause,
 }
 
 impl Shared {
@@ -101,6 +103,7 @@ impl Shared {
             stop: CancellationToken::new(),
             monitors: Monitors::default(),
             writers: None,
+            pause: crate::pause::Pause::default(),
         }
     }
 }
@@ -198,6 +201,16 @@ pub struct Session {
     pub monitoring: bool,
     /// The MONITOR line of the current command, fed after its reply.
     pub monitor_line: Option<Bytes>,
+    /// The current command passed every check but is held by `CLIENT
+    /// PAUSE`: the connection waits for the pause to end, then runs it again.
+    pub postponed: Option<Postponed>,
+}
+
+/// A command held by `CLIENT PAUSE`, as the connection must wait for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Postponed {
+    /// Redis' `may-replicate`, which a `WRITE` pause holds.
+    pub may_replicate: bool,
 }
 
 impl Session {
@@ -227,6 +240,7 @@ impl Session {
             wake_self: false,
             monitoring: false,
             monitor_line: None,
+            postponed: None,
         }
     }
 

@@ -27,7 +27,6 @@ const FIELDS: &[&str] = &[
     "psub",
     "ssub",
     "multi",
-    "watch",
     "qbuf",
     "qbuf-free",
     "argv-mem",

@@ -12,6 +12,7 @@ mod config;
 mod hello;
 mod info;
 mod monitor;
+mod pause;
 mod ping;
 mod publish;
 mod pubsub;
@@ -33,6 +34,8 @@ pub(crate) const PUBSUB_CONTEXT: u8 = 1;
 pub(crate) const NO_AUTH: u8 = 2;
 /// An administrative command (Redis' `admin` flag): never fed to MONITOR.
 pub(crate) const ADMIN: u8 = 4;
+/// Redis' `may-replicate` flag: held by `CLIENT PAUSE WRITE`.
+pub(crate) const MAY_REPLICATE: u8 = 8;
 
 /// One command or subcommand.
 #[derive(Debug)]
@@ -225,7 +228,6 @@ pub(crate) fn denial<'a>(user: &User, spec: &'a Spec, args: &'a [Bytes]) -> Opti
 
 /// Runs one request and leaves its output in the session's buffers.
 pub(crate) fn execute(s: &mut Session, args: &[Bytes]) {
-    Stats::add(&s.shared.stats.commands_processed, 1);
     s.skip_this = std::mem::take(&mut s.skip_next);
     s.refresh_user();
     let Some(name) = args.first() else { return };
@@ -267,6 +269,17 @@ pub(crate) fn execute(s: &mut Session, args: &[Bytes]) {
         return s.error(text.as_bytes());
     }
     s.client.meta.lock().last_cmd = spec.name;
+    // After every check, as Redis' processCommand: a held command that
+    // would fail fails at once.
+    let may_replicate = spec.flags & MAY_REPLICATE != 0;
+    if s.shared.pause.holds(may_replicate) {
+        s.skip_next = std::mem::take(&mut s.skip_this);
+        s.postponed = Some(crate::session::Postponed { may_replicate });
+        return;
+    }
+    // Counted when run, as Redis counts calls: refused and held commands
+    // are not processed.
+    Stats::add(&s.shared.stats.commands_processed, 1);
     (spec.run)(s, args);
     if s.shared.monitors.any() && spec.flags & ADMIN == 0 {
         s.monitor_line = Some(monitor::line(s, args));
