@@ -134,12 +134,10 @@ fn run_batch(decoder: &mut Decoder, buf: &mut BytesMut, session: &mut Session) -
 }
 
 /// Publishes the read buffer's state for `CLIENT LIST`, once per read.
-fn publish_qbuf(client: &Client, buf: &BytesMut, decoder: &Decoder) {
+fn publish_qbuf(client: &Client, buf: &BytesMut) {
     let mut meta = client.meta.lock();
     meta.qbuf = buf.len();
     meta.qbuf_free = buf.capacity() - buf.len();
-    drop(meta);
-    client.argv_mem.store(decoder.argv_len(), Ordering::Relaxed);
 }
 
 async fn read_loop<R>(reader: &mut R, session: &mut Session) -> End
@@ -189,7 +187,9 @@ where
         if buf.capacity() - buf.len() < read_size {
             buf.reserve(read_size);
         }
-        publish_qbuf(&client, &buf, &decoder);
+        publish_qbuf(&client, &buf);
+        // Between requests, the arguments of one still arriving.
+        client.argv_mem.store(decoder.argv_len(), Ordering::Relaxed);
         let room = buf.capacity() - buf.len();
         // One read per client per turn of the reactor, as Redis' event
         // loop reads each ready client once: reading again straight away
@@ -240,6 +240,7 @@ where
     let client = Arc::clone(&session.client);
     let shared = Arc::clone(&session.shared);
     client.set_flag(BLOCKED, true);
+    publish_qbuf(&client, buf);
     let end = loop {
         let wait = shared.pause.wait(held.may_replicate);
         tokio::pin!(wait);
@@ -256,9 +257,7 @@ where
                         if buf.len() > shared.config.load().client_query_buffer_limit {
                             break Some(End::Drop);
                         }
-                        let mut meta = client.meta.lock();
-                        meta.qbuf = buf.len();
-                        meta.qbuf_free = buf.capacity() - buf.len();
+                        publish_qbuf(&client, buf);
                     }
                 },
             }
