@@ -6,7 +6,7 @@
 //! atomic, or behind a lock that is never held across an `.await`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -32,11 +32,20 @@ pub struct Meta {
     pub last_cmd: &'static str,
     /// Selected database (pub/sub ignores it, SELECT records it).
     pub db: u32,
-    /// Query buffer bytes held (for `qbuf=`).
+    /// Unparsed bytes in the read buffer (`qbuf=`).
     pub qbuf: usize,
+    /// Room left in the read buffer (`qbuf-free=`).
+    pub qbuf_free: usize,
     /// The ACL user the client is logged in as.
     pub user: Bytes,
 }
+
+/// `CLIENT NO-EVICT ON`: flag `e`.
+pub const NO_EVICT: u8 = 1;
+/// `CLIENT NO-TOUCH ON`: flag `T`.
+pub const NO_TOUCH: u8 = 2;
+/// A command of this client waits for `CLIENT PAUSE` to end: flag `b`.
+pub const BLOCKED: u8 = 4;
 
 /// One connected client, as seen from outside its own task.
 #[derive(Debug)]
@@ -47,6 +56,10 @@ pub struct Client {
     pub addr: String,
     /// Local address, `ip:port`.
     pub laddr: String,
+    /// The socket's descriptor (`fd=`), -1 when there is none.
+    pub fd: i32,
+    /// Connected over the Unix socket (flag `U`).
+    pub unix: bool,
     /// When the connection was accepted.
     pub created: Instant,
     /// Everything this client will be sent.
@@ -62,6 +75,10 @@ pub struct Client {
     last_active_ms: AtomicU64,
     /// Descriptive fields.
     pub meta: Mutex<Meta>,
+    /// [`NO_EVICT`], [`NO_TOUCH`], [`BLOCKED`].
+    flags: AtomicU8,
+    /// Bytes of the arguments of the request being run or read (`argv-mem=`).
+    pub argv_mem: AtomicUsize,
     stats: Arc<Stats>,
     killed_for_limit: AtomicBool,
 }
@@ -73,6 +90,8 @@ impl Client {
             id,
             addr,
             laddr,
+            fd: -1,
+            unix: false,
             created: Instant::now(),
             out: Outbound::new(),
             kill: CancellationToken::new(),
@@ -81,9 +100,33 @@ impl Client {
             counts: Default::default(),
             last_active_ms: AtomicU64::new(0),
             meta: Mutex::new(Meta::default()),
+            flags: AtomicU8::new(0),
+            argv_mem: AtomicUsize::new(0),
             stats,
             killed_for_limit: AtomicBool::new(false),
         }
+    }
+
+    /// The client's socket: its descriptor and whether it is a Unix socket.
+    #[must_use]
+    pub fn with_socket(mut self, fd: i32, unix: bool) -> Self {
+        self.fd = fd;
+        self.unix = unix;
+        self
+    }
+
+    /// Sets or clears one of [`NO_EVICT`], [`NO_TOUCH`], [`BLOCKED`].
+    pub fn set_flag(&self, flag: u8, on: bool) {
+        if on {
+            self.flags.fetch_or(flag, Ordering::Relaxed);
+        } else {
+            self.flags.fetch_and(!flag, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether a flag is set.
+    pub fn flag(&self, flag: u8) -> bool {
+        self.flags.load(Ordering::Relaxed) & flag != 0
     }
 
     /// Whether the client speaks RESP3, which decides the frames it is sent.
@@ -152,8 +195,9 @@ impl Client {
         self.kill.cancel();
     }
 
-    /// The `CLIENT LIST` / `CLIENT INFO` line for this client, in Redis 7.2's
-    /// field order.
+    /// The `CLIENT LIST` / `CLIENT INFO` line for this client: Redis 7.2's
+    /// fields in its order, so that parsers written against Redis work;
+    /// each value is respub's counterpart of Redis' (see docs/protocol.md).
     pub fn info_line(&self) -> String {
         let meta = self.meta.lock().clone();
         let [sub, psub, ssub] = [0, 1, 2].map(|i| {
@@ -162,27 +206,36 @@ impl Client {
                 .map(|c| c.load(Ordering::Relaxed))
                 .unwrap_or_default()
         });
-        let flags = if sub + psub + ssub > 0 { "P" } else { "N" };
-        let omem = self.out.pending();
+        let out = self.out.usage(Instant::now());
+        let argv = self.argv_mem.load(Ordering::Relaxed);
+        let tot_mem = std::mem::size_of::<Self>()
+            + std::mem::size_of::<crate::session::Session>()
+            + meta.qbuf
+            + meta.qbuf_free
+            + argv
+            + out.rbs
+            + out.omem;
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} \
-             multi=-1 watch=0 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll={} omem={} \
-             tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} \
+             ssub={ssub} multi=-1 qbuf={} qbuf-free={} argv-mem={argv} multi-mem=0 rbs={} rbp={} obl={} \
+             oll={} omem={} tot-mem={tot_mem} events={} cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
+            self.fd,
             String::from_utf8_lossy(meta.name.as_deref().unwrap_or_default()),
             self.created.elapsed().as_secs(),
             self.idle_secs(),
-            flags,
+            self.flags_field(sub + psub + ssub > 0),
             meta.db,
-            sub,
-            psub,
-            ssub,
             meta.qbuf,
-            self.out.queued_frames(),
-            omem,
-            omem + meta.qbuf,
+            meta.qbuf_free,
+            out.rbs,
+            out.rbp,
+            out.obl,
+            out.oll,
+            out.omem,
+            if out.writing { "rw" } else { "r" },
             if meta.last_cmd.is_empty() {
                 "NULL"
             } else {
@@ -193,6 +246,24 @@ impl Client {
             String::from_utf8_lossy(&meta.lib_name),
             String::from_utf8_lossy(&meta.lib_ver),
         )
+    }
+
+    /// `flags=`: the letters of the flags respub has, in Redis' order, or `N`.
+    fn flags_field(&self, pubsub: bool) -> String {
+        let flags = self.flags.load(Ordering::Relaxed);
+        let letters = [
+            (pubsub, 'P'),
+            (flags & BLOCKED != 0, 'b'),
+            (self.unix, 'U'),
+            (flags & NO_EVICT != 0, 'e'),
+            (flags & NO_TOUCH != 0, 'T'),
+        ];
+        let out: String = letters
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, c)| c)
+            .collect();
+        if out.is_empty() { "N".to_owned() } else { out }
     }
 }
 

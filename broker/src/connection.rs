@@ -12,13 +12,15 @@
 
 use std::sync::Arc;
 
-use bytes::BytesMut;
+use std::sync::atomic::Ordering;
+
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::client::Client;
+use crate::client::{BLOCKED, Client};
 use crate::cmd;
 use crate::parse::{DecodeLimits, Decoder};
-use crate::session::{Close, Session, Shared};
+use crate::session::{Close, Postponed, Session, Shared};
 use crate::stats::Stats;
 
 /// The most a single read asks for (a publisher streaming requests).
@@ -84,45 +86,60 @@ where
     }
 }
 
-/// How running the requests already read stopped.
-#[derive(Debug, PartialEq, Eq)]
+/// How a batch of requests read from the socket ended.
 enum Batch {
-    /// Every complete request has run.
-    Drained,
-    /// A slice of fan-out is queued (see [`FANOUT_SLICE`]); more may wait.
+    /// Everything complete in the buffer ran; read more.
+    Read,
+    /// A slice of a large fan-out ran; let the writers run, then go on.
     Sliced,
     /// The connection ends.
-    Ended(End),
+    End(End),
+    /// This request is held by `CLIENT PAUSE`.
+    Held(Vec<Bytes>, Postponed),
 }
 
-/// Runs the complete requests in `buf`, leaving their output queued.
-fn run_batch(
-    decoder: &mut Decoder,
-    buf: &mut BytesMut,
-    limits: DecodeLimits,
-    session: &mut Session,
-) -> Batch {
+/// Runs every complete request in `buf`, in order, until one ends the
+/// connection, is held, or a fan-out slice is full.
+fn run_batch(decoder: &mut Decoder, buf: &mut BytesMut, session: &mut Session) -> Batch {
+    let config = session.shared.config.load();
+    let limits = DecodeLimits {
+        max_bulk_len: config.proto_max_bulk_len,
+        unauthenticated: !session.authenticated,
+    };
+    session.track_latency = config.latency_tracking;
     loop {
         match decoder.decode(buf, limits) {
             Ok(Some(args)) => {
+                let argv = args.iter().map(Bytes::len).sum();
+                session.client.argv_mem.store(argv, Ordering::Relaxed);
                 cmd::execute(session, &args);
+                if let Some(held) = session.postponed.take() {
+                    return Batch::Held(args, held);
+                }
                 session.flush();
                 if session.close == Close::AfterReply {
-                    return Batch::Ended(End::Flush);
+                    return Batch::End(End::Flush);
                 }
                 if session.fanout.queued_bytes >= FANOUT_SLICE {
                     return Batch::Sliced;
                 }
             }
-            Ok(None) => return Batch::Drained,
+            Ok(None) => return Batch::Read,
             Err(err) => {
                 tracing::debug!(client = session.client.id, %err, "protocol error");
                 session.error(&err.reply_text());
                 session.flush();
-                return Batch::Ended(End::Flush);
+                return Batch::End(End::Flush);
             }
         }
     }
+}
+
+/// Publishes the read buffer's state for `CLIENT LIST`, once per read.
+fn publish_qbuf(client: &Client, buf: &BytesMut) {
+    let mut meta = client.meta.lock();
+    meta.qbuf = buf.len();
+    meta.qbuf_free = buf.capacity() - buf.len();
 }
 
 async fn read_loop<R>(reader: &mut R, session: &mut Session) -> End
@@ -137,25 +154,28 @@ where
     let mut read_size = IDLE_READ;
     let mut decoder = Decoder::new();
     loop {
-        let config = shared.config.load_full();
-        let limits = DecodeLimits {
-            max_bulk_len: config.proto_max_bulk_len,
-            unauthenticated: !session.authenticated,
-        };
-        session.track_latency = config.latency_tracking;
-        let batch = run_batch(&mut decoder, &mut buf, limits, session);
+        let batch = run_batch(&mut decoder, &mut buf, session);
         session.end_run();
         // Everything this batch queued leaves now, in one write per client.
         session.wake_all();
-        if let Batch::Ended(end) = batch {
-            return end;
+        match batch {
+            Batch::End(end) => return end,
+            Batch::Sliced => {
+                // Let the writers send what this slice queued before fanning
+                // out the rest of the batch.
+                tokio::task::yield_now().await;
+                continue;
+            }
+            Batch::Held(args, held) => {
+                if let Some(end) = hold(reader, &mut buf, session, &args, held).await {
+                    return end;
+                }
+                session.wake_all();
+                continue;
+            }
+            Batch::Read => {}
         }
-        if batch == Batch::Sliced {
-            // Let the writers send what this slice queued before fanning
-            // out the rest of the batch.
-            tokio::task::yield_now().await;
-            continue;
-        }
+        let config = shared.config.load_full();
         if buf.len() > config.client_query_buffer_limit {
             tracing::warn!(
                 client = client.id,
@@ -163,7 +183,6 @@ where
             );
             return End::Drop;
         }
-        client.meta.lock().qbuf = buf.len();
         if buf.is_empty() && read_size == IDLE_READ && buf.capacity() > 2 * MAX_READ {
             // A large request grew the buffer; do not keep it while idle.
             buf = BytesMut::with_capacity(IDLE_READ);
@@ -171,6 +190,9 @@ where
         if buf.capacity() - buf.len() < read_size {
             buf.reserve(read_size);
         }
+        publish_qbuf(&client, &buf);
+        // Between requests, the arguments of one still arriving.
+        client.argv_mem.store(decoder.argv_len(), Ordering::Relaxed);
         let room = buf.capacity() - buf.len();
         // One read per client per turn of the reactor, as Redis' event
         // loop reads each ready client once: reading again straight away
@@ -201,6 +223,65 @@ where
             },
         }
     }
+}
+
+/// Waits for `CLIENT PAUSE` to end, then runs the held request; `Some` if
+/// the connection ends instead. Meanwhile the socket is still read, as
+/// Redis reads a blocked client: its input is buffered (and run after the
+/// held request, in order), and a peer that closes is dropped with its
+/// request unrun.
+async fn hold<R>(
+    reader: &mut R,
+    buf: &mut BytesMut,
+    session: &mut Session,
+    args: &[Bytes],
+    mut held: Postponed,
+) -> Option<End>
+where
+    R: AsyncRead + Unpin,
+{
+    let client = Arc::clone(&session.client);
+    let shared = Arc::clone(&session.shared);
+    client.set_flag(BLOCKED, true);
+    publish_qbuf(&client, buf);
+    let end = loop {
+        let wait = shared.pause.wait(held.may_replicate);
+        tokio::pin!(wait);
+        let ended = loop {
+            tokio::select! {
+                biased;
+                () = client.kill.cancelled() => break Some(End::Drop),
+                () = shared.shutdown.cancelled() => break Some(End::Flush),
+                () = &mut wait => break None,
+                read = reader.read_buf(buf) => match read {
+                    Ok(0) | Err(_) => break Some(End::Drop),
+                    Ok(n) => {
+                        Stats::add(&shared.stats.net_input_bytes, n as u64);
+                        if buf.len() > shared.config.load().client_query_buffer_limit {
+                            break Some(End::Drop);
+                        }
+                        publish_qbuf(&client, buf);
+                    }
+                },
+            }
+        };
+        if ended.is_some() {
+            break ended;
+        }
+        cmd::execute(session, args);
+        session.end_run();
+        match session.postponed.take() {
+            // Paused again before this connection's turn came.
+            Some(again) => held = again,
+            None => break None,
+        }
+    };
+    client.set_flag(BLOCKED, false);
+    if end.is_some() {
+        return end;
+    }
+    session.flush();
+    (session.close == Close::AfterReply).then_some(End::Flush)
 }
 
 /// What [`replay`] observed.

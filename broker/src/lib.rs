@@ -37,6 +37,7 @@ pub mod error;
 pub mod glob;
 pub mod outbound;
 pub mod parse;
+pub mod pause;
 pub mod registry;
 pub mod reply;
 pub mod runtime;

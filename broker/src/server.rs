@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -161,6 +162,9 @@ struct Peer {
     laddr: String,
     /// On a loopback address or the Unix socket.
     local: bool,
+    /// The socket's descriptor, for `CLIENT LIST`.
+    fd: i32,
+    unix: bool,
 }
 
 async fn accept_loop(listener: Listener, ctx: Accepting) {
@@ -191,6 +195,8 @@ async fn accept_loop(listener: Listener, ctx: Accepting) {
                     addr: format!("{path}:0"),
                     laddr: format!("{path}:0"),
                     local: true,
+                    fd: socket.get_ref().as_raw_fd(),
+                    unix: true,
                 };
                 admit(socket, peer, shared, &ctx.tracker);
             }
@@ -244,6 +250,8 @@ fn tcp_peer(socket: &Socket<std::net::TcpStream>, from: SocketAddr, shared: &Sha
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default(),
+        fd: socket.as_raw_fd(),
+        unix: false,
     }
 }
 
@@ -312,12 +320,15 @@ where
         return;
     }
     Stats::add(&shared.stats.connections_received, 1);
-    let client = Arc::new(Client::new(
-        shared.clients.next_id(),
-        peer.addr,
-        peer.laddr,
-        Arc::clone(&shared.stats),
-    ));
+    let client = Arc::new(
+        Client::new(
+            shared.clients.next_id(),
+            peer.addr,
+            peer.laddr,
+            Arc::clone(&shared.stats),
+        )
+        .with_socket(peer.fd, peer.unix),
+    );
     // Registered before the task starts so that the maxclients check above
     // sees every accepted client, even one not yet scheduled.
     shared.clients.insert(Arc::clone(&client));

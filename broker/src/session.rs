@@ -58,6 +58,8 @@ pub struct Shared {
     /// The `io-threads` writer pool, where each connection's writer task
     /// runs; `None` runs them beside the readers.
     pub writers: Option<tokio::runtime::Handle>,
+    /// `CLIENT PAUSE`.
+    pub pause: crate::pause::Pause,
 }
 
 impl Shared {
@@ -105,6 +107,7 @@ impl Shared {
             monitors: Monitors::default(),
             writers: None,
             cmdstats: crate::cmd::command_stats(),
+            pause: crate::pause::Pause::default(),
         }
     }
 }
@@ -209,6 +212,9 @@ pub struct Session {
     pub run: Option<Run>,
     /// `latency-tracking`, as the configuration of this read had it.
     pub track_latency: bool,
+    /// The current command passed every check but is held by `CLIENT
+    /// PAUSE`: the connection waits for the pause to end, then runs it again.
+    pub postponed: Option<Postponed>,
 }
 
 /// Consecutive calls of one command within one read, timed together.
@@ -218,6 +224,13 @@ pub struct Run {
     calls: u64,
     failed: u64,
     started: Instant,
+}
+
+/// A command held by `CLIENT PAUSE`, as the connection must wait for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Postponed {
+    /// Redis' `may-replicate`, which a `WRITE` pause holds.
+    pub may_replicate: bool,
 }
 
 impl Session {
@@ -250,6 +263,7 @@ impl Session {
             errors: 0,
             run: None,
             track_latency: true,
+            postponed: None,
         }
     }
 

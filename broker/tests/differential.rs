@@ -26,6 +26,8 @@
 mod common;
 // The scripted cases, by area; a test crate root finds its modules beside
 // it, hence the paths.
+#[path = "differential/clients.rs"]
+mod clients;
 #[path = "differential/connection.rs"]
 mod connection;
 #[path = "differential/protocol.rs"]
@@ -51,6 +53,7 @@ fn scripted_cases() -> Vec<Case> {
         connection::replies(),
         connection::introspection(),
         connection::config(),
+        clients::flags_and_pause_errors(),
         protocol::protocol_errors(),
     ]
     .into_iter()

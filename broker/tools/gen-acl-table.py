@@ -6,7 +6,8 @@ operator's existing aclfile must load unchanged, so respub knows every
 command of Redis 7 with its ACL categories, not only the ones it runs.
 This script asks a running redis-server for `COMMAND` and writes one line
 per command and subcommand: the full name, then its categories. CLIENT
-SETINFO (7.2, missing from Debian's 7.0.15) is added by hand.
+SETINFO and CLIENT NO-TOUCH (7.2, missing from Debian's 7.0.15) are added
+by hand.
 
 Usage: python3 broker/tools/gen-acl-table.py --port 6379
 """
@@ -53,8 +54,9 @@ def main():
 
     for entry in entries:
         add(entry)
-    if not any(l.startswith("client|setinfo ") for l in lines):
-        lines.append("client|setinfo slow connection")
+    for added in ["client|setinfo slow connection", "client|no-touch slow connection"]:
+        if not any(l.startswith(added.split()[0] + " ") for l in lines):
+            lines.append(added)
     lines.sort()
     out = os.path.join(os.path.dirname(__file__), "..", "src", "acl", "commands.txt")
     with open(out, "w") as fh:

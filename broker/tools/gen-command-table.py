@@ -4,8 +4,9 @@
 COMMAND INFO and COMMAND DOCS must describe respub's commands exactly as
 redis-server describes them, so their bytes are taken from a running Redis
 7.x rather than retyped: this script asks it (in RESP3), keeps only the
-commands and subcommands respub implements, adds CLIENT SETINFO (which
-Debian's 7.0.15 lacks; its 7.2 entry is written out below) and writes the
+commands and subcommands respub implements, adds CLIENT SETINFO and CLIENT
+NO-TOUCH (which Debian's 7.0.15 lacks; their 7.2 entries are written out
+below) and writes the
 result as RESP3, which the broker parses once at start-up.
 
 Usage: python3 broker/tools/gen-command-table.py --port 6379
@@ -20,7 +21,8 @@ COMMANDS = ["publish", "spublish", "subscribe", "unsubscribe", "psubscribe", "pu
             "hello", "auth", "client", "info", "time", "command", "config", "shutdown", "monitor",
             "acl"]
 SUBCOMMANDS = {
-    "client": ["id", "setname", "getname", "setinfo", "info", "list", "kill", "help", "reply"],
+    "client": ["id", "setname", "getname", "setinfo", "info", "list", "kill", "help", "reply",
+               "no-evict", "no-touch", "pause", "unpause"],
     "command": ["count", "list", "info", "docs", "help"],
     "config": ["get", "set", "resetstat", "rewrite", "help"],
     "acl": ["cat", "deluser", "dryrun", "genpass", "getuser", "help", "list", "load", "log", "save",
@@ -105,6 +107,21 @@ SETINFO_DOCS = ("map", [
             ("map", [(B("name"), B("libver")), (B("type"), B("string")), (B("token"), B("LIB-VER"))]),
         ]))])]))])
 
+NO_TOUCH_INFO = ("array", [B("client|no-touch"), ("int", 3),
+                           ("set", [("simple", b"noscript"), ("simple", b"loading"), ("simple", b"stale")]),
+                           ("int", 0), ("int", 0), ("int", 0),
+                           ("set", [("simple", b"@slow"), ("simple", b"@connection")]),
+                           ("set", []), ("set", []), ("set", [])])
+NO_TOUCH_DOCS = ("map", [
+    (B("summary"), B("Controls whether commands sent by the client affect the LRU/LFU of accessed keys.")),
+    (B("since"), B("7.2.0")), (B("group"), B("connection")), (B("complexity"), B("O(1)")),
+    (B("arguments"), ("array", [("map", [
+        (B("name"), B("enabled")), (B("type"), B("oneof")),
+        (B("arguments"), ("array", [
+            ("map", [(B("name"), B("on")), (B("type"), B("pure-token")), (B("token"), B("ON"))]),
+            ("map", [(B("name"), B("off")), (B("type"), B("pure-token")), (B("token"), B("OFF"))]),
+        ]))])]))])
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -121,7 +138,7 @@ def main():
         if keep is not None:
             subs = [s for s in info[1][9][1] if s[1][0][1].decode().split("|")[1] in keep]
             if name == "client":
-                subs.append(SETINFO_INFO)
+                subs += [SETINFO_INFO, NO_TOUCH_INFO]
             subs.sort(key=lambda s: keep.index(s[1][0][1].decode().split("|")[1]))
             info[1][9] = ("set", subs) if info[1][9][0] == "set" else ("array", subs)
             fields = doc[1]
@@ -129,7 +146,7 @@ def main():
                 if k[1] == b"subcommands":
                     entries = [(k2, v2) for k2, v2 in v[1] if k2[1].decode().split("|")[1] in keep]
                     if name == "client":
-                        entries.append((B("client|setinfo"), SETINFO_DOCS))
+                        entries += [(B("client|setinfo"), SETINFO_DOCS), (B("client|no-touch"), NO_TOUCH_DOCS)]
                     entries.sort(key=lambda e: keep.index(e[0][1].decode().split("|")[1]))
                     fields[i] = (k, ("map", entries))
         infos.append(info)

@@ -1,4 +1,5 @@
-//! CLIENT ID, SETNAME, GETNAME, SETINFO, INFO, LIST, KILL, REPLY and HELP.
+//! CLIENT ID, SETNAME, GETNAME, SETINFO, INFO, LIST, KILL, REPLY, NO-EVICT,
+//! NO-TOUCH, PAUSE, UNPAUSE and HELP.
 
 use std::sync::Arc;
 
@@ -7,7 +8,7 @@ use bytes::Bytes;
 use super::hello::{BAD_NAME, valid_name};
 use super::pubsub::help_lines;
 use super::{Spec, c_str, is, parse_int};
-use crate::client::Client;
+use crate::client::{Client, NO_EVICT, NO_TOUCH};
 use crate::session::{Close, Session};
 
 const fn sub(name: &'static str, arity: i32, run: super::Handler) -> Spec {
@@ -25,6 +26,12 @@ const SUBCOMMANDS: &[Spec] = &[
     admin("client|list", -2, super::ADMIN, list),
     admin("client|kill", -3, super::ADMIN, kill),
     sub("client|reply", 3, reply),
+    admin("client|no-evict", 3, super::ADMIN, |s, a| {
+        flag(s, a, NO_EVICT)
+    }),
+    sub("client|no-touch", 3, |s, a| flag(s, a, NO_TOUCH)),
+    admin("client|pause", -3, super::ADMIN, super::pause::pause),
+    admin("client|unpause", 2, super::ADMIN, super::pause::unpause),
     sub("client|help", 2, help),
 ];
 
@@ -293,6 +300,17 @@ fn reply(s: &mut Session, args: &[Bytes]) {
     }
 }
 
+/// `CLIENT NO-EVICT ON|OFF` and `CLIENT NO-TOUCH ON|OFF`: respub evicts no
+/// client and has no keys to touch, so each only sets its `CLIENT LIST` flag.
+fn flag(s: &mut Session, args: &[Bytes], flag: u8) {
+    match args.get(2) {
+        Some(v) if is(v, "ON") => s.client.set_flag(flag, true),
+        Some(v) if is(v, "OFF") => s.client.set_flag(flag, false),
+        _ => return s.error(b"ERR syntax error"),
+    }
+    s.reply().ok();
+}
+
 fn help(s: &mut Session, _: &[Bytes]) {
     help_lines(
         s,
@@ -328,6 +346,10 @@ fn help(s: &mut Session, _: &[Bytes]) {
             "      Return clients of specified type.",
             "    * ID <client-id> [<client-id> ...]",
             "      Return clients of specified IDs only.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds.",
             "REPLY (ON|OFF|SKIP)",
             "    Control the replies sent to the current connection.",
             "SETNAME <name>",
@@ -336,6 +358,10 @@ fn help(s: &mut Session, _: &[Bytes]) {
             "    Set client meta attr. Options are:",
             "    * LIB-NAME: the client lib name.",
             "    * LIB-VER: the client lib version.",
+            "NO-EVICT (ON|OFF)",
+            "    Protect current client connection from eviction.",
+            "NO-TOUCH (ON|OFF)",
+            "    Will not touch LRU/LFU stats when this mode is on.",
             "HELP",
             "    Print this help.",
         ],

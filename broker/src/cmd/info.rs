@@ -13,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use super::{Spec, is};
+use crate::client::BLOCKED;
 use crate::registry::Kind;
 use crate::session::Session;
 use crate::stats::{Stats, process_cpu, process_rss};
@@ -108,13 +109,16 @@ fn server(s: &Session, out: &mut String) {
 fn clients(s: &Session, out: &mut String) {
     let all = s.shared.clients.snapshot();
     let pubsub = all.iter().filter(|c| c.subscribed()).count();
+    // Clients whose command waits for CLIENT PAUSE, as Redis counts them.
+    let blocked = all.iter().filter(|c| c.flag(BLOCKED)).count();
     let _ = write!(
         out,
         "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\n\
-         client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\n\
+         client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\n\
          tracking_clients:0\r\npubsub_clients:{}\r\nclients_in_timeout_table:0\r\n",
         all.len(),
         s.shared.config.load().maxclients,
+        blocked,
         pubsub,
     );
 }

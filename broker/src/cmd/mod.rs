@@ -12,6 +12,7 @@ mod config;
 mod hello;
 mod info;
 mod monitor;
+mod pause;
 mod ping;
 mod publish;
 mod pubsub;
@@ -34,6 +35,8 @@ pub(crate) const PUBSUB_CONTEXT: u8 = 1;
 pub(crate) const NO_AUTH: u8 = 2;
 /// An administrative command (Redis' `admin` flag): never fed to MONITOR.
 pub(crate) const ADMIN: u8 = 4;
+/// Redis' `may-replicate` flag: held by `CLIENT PAUSE WRITE`.
+pub(crate) const MAY_REPLICATE: u8 = 8;
 
 /// One command or subcommand.
 #[derive(Debug)]
@@ -237,7 +240,6 @@ pub(crate) fn denial<'a>(user: &User, spec: &'a Spec, args: &'a [Bytes]) -> Opti
 /// Runs one request and leaves its output in the session's buffers.
 #[doc(hidden)]
 pub fn execute(s: &mut Session, args: &[Bytes]) {
-    Stats::add(&s.shared.stats.commands_processed, 1);
     s.skip_this = std::mem::take(&mut s.skip_next);
     s.refresh_user();
     let Some((slot, spec)) = resolve_for(s, args) else {
@@ -248,6 +250,17 @@ pub fn execute(s: &mut Session, args: &[Bytes]) {
         return s.shared.cmdstats.reject(slot);
     }
     s.client.meta.lock().last_cmd = spec.name;
+    // After every check, as Redis' processCommand: a held command that
+    // would fail fails at once.
+    let may_replicate = spec.flags & MAY_REPLICATE != 0;
+    if s.shared.pause.holds(may_replicate) {
+        s.skip_next = std::mem::take(&mut s.skip_this);
+        s.postponed = Some(crate::session::Postponed { may_replicate });
+        return;
+    }
+    // Counted when run, as Redis counts calls: refused and held commands
+    // are not processed.
+    Stats::add(&s.shared.stats.commands_processed, 1);
     let errors = s.errors;
     (spec.run)(s, args);
     s.count_call(s.errors != errors);

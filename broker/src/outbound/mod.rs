@@ -31,6 +31,16 @@ const DIRECT_WRITE: usize = 16 * 1024;
 /// The coalescing buffer is written out when it reaches this size.
 const WRITE_CHUNK: usize = 64 * 1024;
 
+/// The contiguous tail is sealed into a chunk when it reaches this size, as
+/// Redis moves on from its fixed reply buffer to its reply list: a client
+/// that stops reading holds a list of bounded chunks, not one buffer that
+/// doubles (and is copied) as it grows.
+const TAIL_MAX: usize = WRITE_CHUNK;
+
+/// How long a peak of the tail's length is remembered (Redis' `rbp` is the
+/// peak of the last 5 seconds).
+const PEAK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What a push did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pushed {
@@ -98,6 +108,13 @@ struct State {
     discard: bool,
     /// When the pending bytes first reached the soft limit.
     soft_since: Option<Instant>,
+    /// Bytes and chunks the writer has taken and not finished writing:
+    /// non-zero only while a write waits for room in the socket.
+    taken: usize,
+    taken_chunks: usize,
+    /// The tail's longest length since `peak_reset`.
+    tail_peak: usize,
+    peak_reset: Option<Instant>,
 }
 
 impl State {
@@ -109,7 +126,32 @@ impl State {
         self.chunks.clear();
         self.tail = BytesMut::new();
         self.queued = 0;
+        self.taken_chunks = 0;
     }
+
+    fn seal_tail(&mut self) {
+        if !self.tail.is_empty() {
+            let sealed = self.tail.split().freeze();
+            self.chunks.push_back(sealed);
+        }
+    }
+}
+
+/// What a queue holds, in the terms of Redis' CLIENT LIST fields.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Bytes in the contiguous tail (`obl`: Redis' fixed buffer).
+    pub obl: usize,
+    /// Chunks queued or being written (`oll`: Redis' reply list).
+    pub oll: usize,
+    /// Bytes in those chunks (`omem`).
+    pub omem: usize,
+    /// The tail's allocated size (`rbs`).
+    pub rbs: usize,
+    /// The tail's peak length in the last 5 seconds or so (`rbp`).
+    pub rbp: usize,
+    /// A write is waiting for room in the socket (the `w` of `events`).
+    pub writing: bool,
 }
 
 /// A byte-counted queue of outgoing frames.
@@ -153,11 +195,12 @@ impl Outbound {
         st.queued += 1;
         if bytes.len() < COPY_BELOW {
             st.tail.extend_from_slice(bytes);
-        } else {
-            if !st.tail.is_empty() {
-                let sealed = st.tail.split().freeze();
-                st.chunks.push_back(sealed);
+            st.tail_peak = st.tail_peak.max(st.tail.len());
+            if st.tail.len() >= TAIL_MAX {
+                st.seal_tail();
             }
+        } else {
+            st.seal_tail();
             st.chunks.push_back(frame.to_bytes());
         }
         if over_limit(&mut st, limit, Instant::now) {
@@ -197,9 +240,29 @@ impl Outbound {
         self.state.lock().pending
     }
 
-    /// Frames queued and not yet taken by the writer (Redis' `oll`).
+    /// Frames queued and not yet taken by the writer.
     pub fn queued_frames(&self) -> usize {
         self.state.lock().queued
+    }
+
+    /// What the queue holds now (`now` ages the tail's peak).
+    pub fn usage(&self, now: Instant) -> Usage {
+        let mut st = self.state.lock();
+        let obl = st.tail.len();
+        let usage = Usage {
+            obl,
+            oll: st.chunks.len() + st.taken_chunks,
+            omem: st.pending.saturating_sub(obl),
+            rbs: st.tail.capacity(),
+            rbp: st.tail_peak.max(obl),
+            writing: st.taken > 0,
+        };
+        let since = *st.peak_reset.get_or_insert(now);
+        if now.saturating_duration_since(since) >= PEAK_INTERVAL {
+            st.tail_peak = obl;
+            st.peak_reset = Some(now);
+        }
+        usage
     }
 
     /// Drops every queued frame without closing the queue; returns the
@@ -236,12 +299,11 @@ impl Outbound {
                     return None;
                 }
                 if !st.is_empty() {
-                    if !st.tail.is_empty() {
-                        let sealed = st.tail.split().freeze();
-                        st.chunks.push_back(sealed);
-                    }
+                    st.seal_tail();
                     std::mem::swap(&mut st.chunks, into);
                     st.queued = 0;
+                    st.taken += into.iter().map(Bytes::len).sum::<usize>();
+                    st.taken_chunks += into.len();
                     return Some(());
                 }
                 if st.closed {
@@ -256,6 +318,8 @@ impl Outbound {
     fn written(&self, n: usize) -> usize {
         let mut st = self.state.lock();
         st.pending = st.pending.saturating_sub(n);
+        st.taken = st.taken.saturating_sub(n);
+        st.taken_chunks = 0;
         if st.pending == 0 {
             // A burst grew the queue; give the memory back once it is drained.
             if st.chunks.capacity() > 64 {

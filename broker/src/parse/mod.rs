@@ -182,6 +182,12 @@ impl Decoder {
         self.pending.is_some()
     }
 
+    /// Bytes of the arguments read so far of an incomplete request (Redis'
+    /// `argv-mem` of a client whose request is still arriving).
+    pub fn argv_len(&self) -> usize {
+        self.args.iter().map(Bytes::len).sum()
+    }
+
     /// Decodes the next complete request from `buf`.
     ///
     /// `Ok(None)` means more bytes are needed. Empty requests (`*0`, `*-1`,

@@ -59,6 +59,22 @@ pub fn bulk_of(v: &Value) -> Option<&[u8]> {
     }
 }
 
+/// The text of a reply that is one bulk or verbatim string (INFO, CLIENT
+/// LIST).
+pub fn text(reply: &[u8]) -> String {
+    match parse_value(reply) {
+        Ok(Some((Value::Bulk(Some(b)), _))) => String::from_utf8(b).unwrap(),
+        other => panic!("expected a bulk string, got {other:?}"),
+    }
+}
+
+/// The value of `name=` in a CLIENT LIST line.
+pub fn field<'a>(line: &'a str, name: &str) -> &'a str {
+    line.split(' ')
+        .find_map(|kv| kv.strip_prefix(name).and_then(|r| r.strip_prefix('=')))
+        .unwrap_or_else(|| panic!("no {name}= in {line}"))
+}
+
 /// Parses one value at the start of `buf`: `Ok(None)` if incomplete.
 pub fn parse_value(buf: &[u8]) -> Result<Option<(Value, usize)>, String> {
     let Some(cr) = buf.windows(2).position(|w| w == b"\r\n") else {
