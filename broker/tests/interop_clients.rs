@@ -1,5 +1,6 @@
 //! Real client libraries against respub: node-redis 5 (RESP2) and 6 (RESP3),
-//! ioredis 5, redis-py (RESP2 and RESP3) and redis-cli (non-interactive and
+//! ioredis 5, valkey-glide 2 (RESP3, also run against a real redis-server),
+//! redis-py (RESP2 and RESP3) and redis-cli (non-interactive and
 //! interactive, compared with a real redis-server). The scenarios live in
 //! `tests/interop/`; each prints `N passed, M failed` and exits non-zero on
 //! failure. `./scripts/test` installs the libraries; `RESPUB_PYTHON` names
@@ -47,17 +48,17 @@ fn run(program: &str, args: &[String]) {
 }
 
 fn node(script: &str, extra: &[&str]) {
+    let server = TestServer::start();
+    node_on(server.port, script, extra);
+}
+
+fn node_on(port: u16, script: &str, extra: &[&str]) {
     let modules = interop_dir().join("node").join("node_modules");
     assert!(
         modules.is_dir(),
         "node packages missing: run `npm ci --prefix broker/tests/interop/node` (./scripts/test does)"
     );
-    let server = TestServer::start();
-    let mut args = vec![
-        format!("node/{script}"),
-        "--port".into(),
-        server.port.to_string(),
-    ];
+    let mut args = vec![format!("node/{script}"), "--port".into(), port.to_string()];
     args.extend(extra.iter().map(|s| s.to_string()));
     run("node", &args);
 }
@@ -75,6 +76,16 @@ fn node_redis_6_resp3() {
 #[test]
 fn ioredis_5() {
     node("ioredis.mjs", &[]);
+}
+
+/// The same checks against redis-server first, so that a check which fails
+/// there is known to be wrong about Redis rather than about respub.
+#[test]
+fn valkey_glide_2_resp3() {
+    let reference = RedisServer::start();
+    node_on(reference.port, "valkey_glide.mjs", &[]);
+    let server = TestServer::start();
+    node_on(server.port, "valkey_glide.mjs", &[]);
 }
 
 fn redis_py(protocol: &str) {

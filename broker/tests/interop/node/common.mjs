@@ -1,5 +1,6 @@
 // Shared helpers for the Node interop scripts: check bookkeeping, 10 s failure
-// guards, an ordered inbox for received pub/sub messages, and the payloads.
+// guards, an ordered inbox for received pub/sub messages, the payloads, and
+// the run-close-exit tail every script ends with.
 import { isDeepStrictEqual } from 'node:util';
 
 export const TIMEOUT_MS = 10_000;
@@ -89,7 +90,7 @@ export function msg(kind, pattern, channel, payload) {
 }
 
 // Closes every client, never hanging longer than the guard.
-export async function closeAll(checker, clients, close) {
+async function closeAll(checker, clients, close) {
   for (const client of clients) {
     try {
       await withTimeout(Promise.resolve(close(client)), 'close client');
@@ -97,4 +98,16 @@ export async function closeAll(checker, clients, close) {
       checker.fail('close client', err.message);
     }
   }
+}
+
+// Runs the scenario, counts an exception as a failed check, closes the
+// clients and exits with the result.
+export async function runScenario(checker, scenario, clients, close) {
+  try {
+    await scenario();
+  } catch (err) {
+    checker.fail('scenario aborted', err.stack || String(err));
+  }
+  await closeAll(checker, clients, close);
+  checker.finish();
 }

@@ -8,7 +8,7 @@
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import Redis from 'ioredis';
-import { BINARY, Checker, Inbox, UNICODE, closeAll, msg, withTimeout } from './common.mjs';
+import { BINARY, Checker, Inbox, UNICODE, msg, runScenario, withTimeout } from './common.mjs';
 
 const { values: args } = parseArgs({ options: { port: { type: 'string' } } });
 const port = Number(args.port);
@@ -95,10 +95,4 @@ async function scenario() {
   checker.eq('publisher QUIT -> OK', await withTimeout(pub.quit(), 'publisher QUIT'), 'OK');
 }
 
-try {
-  await scenario();
-} catch (err) {
-  checker.fail('scenario aborted', err.stack || String(err));
-}
-await closeAll(checker, clients, (c) => c.disconnect());
-checker.finish();
+await runScenario(checker, scenario, clients, (c) => c.disconnect());

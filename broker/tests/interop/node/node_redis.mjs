@@ -6,7 +6,7 @@
 //
 // usage: node node_redis.mjs --port P --major 5|6
 import { parseArgs } from 'node:util';
-import { BINARY, Checker, Inbox, UNICODE, closeAll, msg, withTimeout } from './common.mjs';
+import { BINARY, Checker, Inbox, UNICODE, msg, runScenario, withTimeout } from './common.mjs';
 
 const { values: args } = parseArgs({
   options: { port: { type: 'string' }, major: { type: 'string' } },
@@ -94,11 +94,5 @@ async function scenario() {
     msg('message', null, 'interop:b', 'still here'));
 }
 
-try {
-  await scenario();
-} catch (err) {
-  checker.fail('scenario aborted', err.stack || String(err));
-}
 // close() waits for pending replies, so after a failure drop the sockets instead.
-await closeAll(checker, clients, (c) => (checker.failed ? c.destroy() : c.close()));
-checker.finish();
+await runScenario(checker, scenario, clients, (c) => (checker.failed ? c.destroy() : c.close()));
