@@ -186,80 +186,14 @@ impl KillFilter {
 }
 
 fn kill(s: &mut Session, args: &[Bytes]) {
-    let me = s.client.id;
     if args.len() == 3 {
-        // Old form: CLIENT KILL addr:port.
-        let addr = args.get(2).cloned().unwrap_or_default();
-        let target = s
-            .shared
-            .clients
-            .snapshot()
-            .into_iter()
-            .find(|c| c.addr.as_bytes() == &addr[..]);
-        return match target {
-            None => s.error(b"ERR No such client"),
-            Some(c) => {
-                s.reply().ok();
-                disconnect(s, &c);
-            }
-        };
+        return kill_addr(s, args.get(2).cloned().unwrap_or_default());
     }
-    let mut filter = KillFilter {
-        skipme: true,
-        ..KillFilter::default()
+    let filter = match kill_filter(s, args.get(2..).unwrap_or_default()) {
+        Ok(filter) => filter,
+        Err(text) => return s.error(&text),
     };
-    let mut rest = args.get(2..).unwrap_or_default().chunks(2);
-    for pair in rest.by_ref() {
-        let [opt, value] = pair else {
-            return s.error(b"ERR syntax error");
-        };
-        if is(opt, "ID") {
-            match parse_int(value)
-                .and_then(|n| u64::try_from(n).ok())
-                .filter(|n| *n > 0)
-            {
-                Some(n) => filter.id = Some(n),
-                None => return s.error(b"ERR client-id should be greater than 0"),
-            }
-        } else if is(opt, "TYPE") {
-            match client_type(value) {
-                Some(kind) => filter.kind = Some(kind),
-                None => {
-                    let mut text = b"ERR Unknown client type '".to_vec();
-                    text.extend_from_slice(c_str(value, usize::MAX));
-                    text.push(b'\'');
-                    return s.error(&text);
-                }
-            }
-        } else if is(opt, "ADDR") {
-            filter.addr = Some(value.clone());
-        } else if is(opt, "LADDR") {
-            filter.laddr = Some(value.clone());
-        } else if is(opt, "USER") {
-            if s.shared.acl.get(value).is_none() {
-                let mut text = b"ERR No such user '".to_vec();
-                text.extend_from_slice(c_str(value, usize::MAX));
-                text.push(b'\'');
-                return s.error(&text);
-            }
-            filter.user = Some(value.clone());
-        } else if is(opt, "SKIPME") {
-            if is(value, "yes") {
-                filter.skipme = true;
-            } else if is(value, "no") {
-                filter.skipme = false;
-            } else {
-                return s.error(b"ERR syntax error");
-            }
-        } else if is(opt, "MAXAGE") {
-            match parse_int(value).and_then(|n| u64::try_from(n).ok()) {
-                Some(n) => filter.maxage = Some(n),
-                None => return s.error(b"ERR value is not an integer or out of range"),
-            }
-        } else {
-            return s.error(b"ERR syntax error");
-        }
-    }
+    let me = s.client.id;
     let targets: Vec<Arc<Client>> = s
         .shared
         .clients
@@ -272,6 +206,72 @@ fn kill(s: &mut Session, args: &[Bytes]) {
     for c in &targets {
         disconnect(s, c);
     }
+}
+
+/// The old form, `CLIENT KILL addr:port`.
+fn kill_addr(s: &mut Session, addr: Bytes) {
+    let target = s
+        .shared
+        .clients
+        .snapshot()
+        .into_iter()
+        .find(|c| c.addr.as_bytes() == &addr[..]);
+    match target {
+        None => s.error(b"ERR No such client"),
+        Some(c) => {
+            s.reply().ok();
+            disconnect(s, &c);
+        }
+    }
+}
+
+/// `ERR <what> '<value>'`, Redis' shape for a bad filter value.
+fn quoted_error(what: &str, value: &[u8]) -> Vec<u8> {
+    let mut text = format!("ERR {what} '").into_bytes();
+    text.extend_from_slice(c_str(value, usize::MAX));
+    text.push(b'\'');
+    text
+}
+
+/// The filter of the new form, `CLIENT KILL <option> <value> ...`, or the
+/// error text for the first bad pair, in Redis' checks and words.
+fn kill_filter(s: &Session, pairs: &[Bytes]) -> Result<KillFilter, Vec<u8>> {
+    let mut filter = KillFilter {
+        skipme: true,
+        ..KillFilter::default()
+    };
+    for pair in pairs.chunks(2) {
+        let [opt, value] = pair else {
+            return Err(b"ERR syntax error".to_vec());
+        };
+        if is(opt, "ID") {
+            let id = parse_int(value)
+                .and_then(|n| u64::try_from(n).ok())
+                .filter(|n| *n > 0);
+            filter.id = Some(id.ok_or(b"ERR client-id should be greater than 0".to_vec())?);
+        } else if is(opt, "TYPE") {
+            let kind = client_type(value);
+            filter.kind = Some(kind.ok_or_else(|| quoted_error("Unknown client type", value))?);
+        } else if is(opt, "ADDR") {
+            filter.addr = Some(value.clone());
+        } else if is(opt, "LADDR") {
+            filter.laddr = Some(value.clone());
+        } else if is(opt, "USER") {
+            if s.shared.acl.get(value).is_none() {
+                return Err(quoted_error("No such user", value));
+            }
+            filter.user = Some(value.clone());
+        } else if is(opt, "SKIPME") && (is(value, "yes") || is(value, "no")) {
+            filter.skipme = is(value, "yes");
+        } else if is(opt, "MAXAGE") {
+            let age = parse_int(value).and_then(|n| u64::try_from(n).ok());
+            filter.maxage =
+                Some(age.ok_or(b"ERR value is not an integer or out of range".to_vec())?);
+        } else {
+            return Err(b"ERR syntax error".to_vec());
+        }
+    }
+    Ok(filter)
 }
 
 /// Closes a client; the calling client itself is closed after its reply.
