@@ -52,16 +52,16 @@ impl Daemon {
     fn start(program: &str, cwd: &Path, args: &[&str]) -> Self {
         let port = free_port();
         let pidfile = cwd.join("server.pid");
-        let status = Command::new(program)
+        let mut status = Command::new(program);
+        status
             .current_dir(cwd)
             .args(args)
             .args(["--port", &port.to_string()])
             .arg("--pidfile")
             .arg(&pidfile)
             .arg("--logfile")
-            .arg(cwd.join("server.log"))
-            .status()
-            .unwrap();
+            .arg(cwd.join("server.log"));
+        let status = Foreground::spawn(&mut status).exit_status();
         assert!(
             status.success(),
             "{program}: the parent exited with {status}"
@@ -105,6 +105,33 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         kill("-KILL", self.pid);
+    }
+}
+
+/// A child process, killed on drop, so that a server which stays in the
+/// foreground when it should not fails the test instead of hanging it.
+struct Foreground(std::process::Child);
+
+impl Foreground {
+    fn spawn(command: &mut Command) -> Self {
+        Self(command.spawn().unwrap())
+    }
+
+    /// Waits (up to [`GUARD`]) for the process to exit.
+    fn exit_status(mut self) -> std::process::ExitStatus {
+        let mut status = None;
+        eventually(|| {
+            status = self.0.try_wait().unwrap();
+            status.is_some()
+        });
+        status.unwrap()
+    }
+}
+
+impl Drop for Foreground {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -197,18 +224,18 @@ fn under_systemd(program: &str) -> (Vec<String>, bool) {
     let socket = UnixDatagram::bind(&socket_path).unwrap();
     socket.set_read_timeout(Some(GUARD)).unwrap();
     let port = free_port();
-    let mut child = Command::new(program)
-        .current_dir(&dir)
-        .arg(&conf)
-        .args(["--supervised", "systemd", "--daemonize", "no"])
-        .args(["--port", &port.to_string(), "--dir", dir.to_str().unwrap()])
-        .arg("--logfile")
-        .arg(dir.join("server.log"))
-        .arg("--pidfile")
-        .arg(dir.join("server.pid"))
-        .env("NOTIFY_SOCKET", &socket_path)
-        .spawn()
-        .unwrap();
+    let child = Foreground::spawn(
+        Command::new(program)
+            .current_dir(&dir)
+            .arg(&conf)
+            .args(["--supervised", "systemd", "--daemonize", "no"])
+            .args(["--port", &port.to_string(), "--dir", dir.to_str().unwrap()])
+            .arg("--logfile")
+            .arg(dir.join("server.log"))
+            .arg("--pidfile")
+            .arg(dir.join("server.pid"))
+            .env("NOTIFY_SOCKET", &socket_path),
+    );
     let mut states = Vec::new();
     let mut until = |last: &str| {
         let mut buf = [0u8; 512];
@@ -223,9 +250,9 @@ fn under_systemd(program: &str) -> (Vec<String>, bool) {
     };
     until("READY=1\n");
     let info = String::from_utf8(Conn::connect(port).call(&["INFO", "server"])).unwrap();
-    kill("-TERM", child.id());
+    kill("-TERM", child.0.id());
     until("STOPPING=1\n");
-    assert!(child.wait().unwrap().success(), "{program} did not exit 0");
+    assert!(child.exit_status().success(), "{program} did not exit 0");
     (states, info.contains("process_supervised:systemd\r\n"))
 }
 
@@ -278,9 +305,16 @@ fn a_missing_include_is_fatal() {
     let tmp = tempfile::tempdir().unwrap();
     let conf = tmp.path().join("main.conf");
     std::fs::write(&conf, "include /nonexistent/respub.conf\n").unwrap();
-    let out = Command::new(RESPUB).arg(&conf).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let mut command = Command::new(RESPUB);
+    command
+        .arg(&conf)
+        .args(["--port", &free_port().to_string()])
+        .stderr(std::process::Stdio::piped());
+    let mut server = Foreground::spawn(&mut command);
+    let mut stderr = server.0.stderr.take().unwrap();
+    assert_eq!(server.exit_status().code(), Some(1));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut err).unwrap();
     assert!(
         err.contains(
             "can't open config file '/nonexistent/respub.conf': No such file or directory"
@@ -300,11 +334,11 @@ fn supervised_auto_finds_an_abstract_notify_socket() {
     let socket = UnixDatagram::bind_addr(&addr).unwrap();
     socket.set_read_timeout(Some(GUARD)).unwrap();
     let port = free_port();
-    let mut child = Command::new(RESPUB)
-        .args(["--port", &port.to_string(), "--supervised", "auto"])
-        .env("NOTIFY_SOCKET", format!("@{name}"))
-        .spawn()
-        .unwrap();
+    let child = Foreground::spawn(
+        Command::new(RESPUB)
+            .args(["--port", &port.to_string(), "--supervised", "auto"])
+            .env("NOTIFY_SOCKET", format!("@{name}")),
+    );
     let mut buf = [0u8; 512];
     let mut states = Vec::new();
     while states.last().map(String::as_str) != Some("READY=1\n") {
@@ -319,5 +353,5 @@ fn supervised_auto_finds_an_abstract_notify_socket() {
     c.send(&["SHUTDOWN"]);
     let n = socket.recv(&mut buf).expect("no STOPPING=1");
     assert_eq!(&buf[..n], b"STOPPING=1\n");
-    assert!(child.wait().unwrap().success());
+    assert!(child.exit_status().success());
 }
