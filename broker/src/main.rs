@@ -31,7 +31,8 @@ client-query-buffer-limit, client-output-buffer-limit, loglevel, logfile,
 databases, shutdown-timeout, io-threads, requirepass, user, aclfile,
 acl-pubsub-default, acllog-max-len, protected-mode, tls-port, tls-cert-file,
 tls-key-file, tls-ca-cert-file, tls-ca-cert-dir, tls-auth-clients,
-tls-protocols. Data and persistence directives (save, appendonly, maxmemory,
+tls-protocols, daemonize, pidfile, supervised, dir, include,
+notify-keyspace-events. Data and persistence directives (save, appendonly, maxmemory,
 ...) and OpenSSL tuning (tls-ciphers, ...) are accepted and ignored with a
 warning.";
 
