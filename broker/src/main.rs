@@ -5,11 +5,15 @@
 //! respub-server [/path/to/redis.conf] [--directive value ...]
 //! ```
 
-use std::net::{IpAddr, SocketAddr};
+use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use respub_broker::config::Supervised;
 use respub_broker::config::tracing_filter;
+use respub_broker::listen::bind_all;
+use respub_broker::service::{self, Daemon, Service};
 use respub_broker::tls::Acceptor;
 use respub_broker::{Config, Listener};
 
@@ -27,54 +31,15 @@ client-query-buffer-limit, client-output-buffer-limit, loglevel, logfile,
 databases, shutdown-timeout, io-threads, requirepass, user, aclfile,
 acl-pubsub-default, acllog-max-len, protected-mode, tls-port, tls-cert-file,
 tls-key-file, tls-ca-cert-file, tls-ca-cert-dir, tls-auth-clients,
-tls-protocols. Data and persistence directives (save, appendonly, maxmemory,
+tls-protocols, daemonize, pidfile, supervised, dir, include,
+notify-keyspace-events. Data and persistence directives (save, appendonly, maxmemory,
 ...) and OpenSSL tuning (tls-ciphers, ...) are accepted and ignored with a
 warning.";
 
-/// Binds one `bind` address as redis-server does: `*` is every IPv4
-/// address, `::*` every IPv6 one, a leading `-` makes the address optional,
-/// and IPv6 sockets are v6-only so that `0.0.0.0` and `::` can share a port.
-fn bind_tcp(spec: &str, port: u16) -> anyhow::Result<Option<tokio::net::TcpListener>> {
-    let (optional, host) = match spec.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, spec),
-    };
-    let ip: IpAddr = match host {
-        "*" => "0.0.0.0".parse()?,
-        "::*" => "::".parse()?,
-        other => other
-            .parse()
-            .with_context(|| format!("invalid bind address '{other}'"))?,
-    };
-    let addr = SocketAddr::new(ip, port);
-    let bound = (|| -> std::io::Result<std::net::TcpListener> {
-        let socket = socket2::Socket::new(
-            socket2::Domain::for_address(addr),
-            socket2::Type::STREAM,
-            None,
-        )?;
-        socket.set_reuse_address(true)?;
-        if ip.is_ipv6() {
-            socket.set_only_v6(true)?;
-        }
-        socket.bind(&addr.into())?;
-        socket.listen(511)?;
-        socket.set_nonblocking(true)?;
-        Ok(socket.into())
-    })();
-    match bound {
-        Ok(listener) => Ok(Some(tokio::net::TcpListener::from_std(listener)?)),
-        Err(err) if optional => {
-            tracing::warn!(%addr, %err, "could not bind an optional address; skipping it");
-            Ok(None)
-        }
-        Err(err) => Err(err).with_context(|| format!("could not bind {addr}")),
-    }
-}
-
 /// Logs to standard output or `logfile`, at `loglevel`; the filter sits
 /// behind a reload handle so that `CONFIG SET loglevel` takes effect.
-fn init_logging(config: &Config) -> anyhow::Result<()> {
+/// A background server without a `logfile` logs nowhere, as Redis' does.
+fn init_logging(config: &Config, daemon: bool) -> anyhow::Result<()> {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::{EnvFilter, fmt, reload};
@@ -83,7 +48,11 @@ fn init_logging(config: &Config) -> anyhow::Result<()> {
         let _ = handle.modify(|f| *f = EnvFilter::new(tracing_filter(level)));
     });
     let registry = tracing_subscriber::registry().with(filter);
-    if config.logfile.is_empty() {
+    if config.logfile.is_empty() && daemon {
+        registry
+            .with(fmt::layer().with_writer(std::io::sink))
+            .init();
+    } else if config.logfile.is_empty() {
         // Colours only on a terminal: journald and files get plain text.
         let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
         registry.with(fmt::layer().with_ansi(ansi)).init();
@@ -105,6 +74,7 @@ fn init_logging(config: &Config) -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
+    let all_args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("-h" | "--help") => {
@@ -118,7 +88,7 @@ fn main() -> anyhow::Result<()> {
         _ => {}
     }
     let file = match args.first() {
-        Some(first) if !first.starts_with("--") => Some(std::path::PathBuf::from(args.remove(0))),
+        Some(first) if !first.starts_with("--") => Some(PathBuf::from(args.remove(0))),
         _ => None,
     };
     let text = match &file {
@@ -126,6 +96,9 @@ fn main() -> anyhow::Result<()> {
             .with_context(|| format!("can't open config file '{}'", path.display()))?,
         None => String::new(),
     };
+    // Before `dir` changes it: the background child starts from here too.
+    let cwd = std::env::current_dir().context("can't read the current directory")?;
+    let config_file = file.map(|p| std::fs::canonicalize(&p).unwrap_or(p));
     let (mut config, warnings) = match Config::load(&text, &args) {
         Ok(loaded) => loaded,
         Err(err) => {
@@ -133,16 +106,35 @@ fn main() -> anyhow::Result<()> {
             std::process::exit(1);
         }
     };
-    config.config_file = file.map(|p| std::fs::canonicalize(&p).unwrap_or(p));
-    init_logging(&config)?;
+    config.config_file = config_file;
+    config.supervised = service::resolve(config.supervised);
+    // As Redis: a supervised server stays in the foreground.
+    let background =
+        config.daemonize && matches!(config.supervised, Supervised::No | Supervised::Auto);
+    let daemon = match (background, service::is_daemon_child()) {
+        (true, false) => {
+            Daemon::spawn(&all_args, &cwd).context("can't start in the background")?;
+            return Ok(());
+        }
+        (true, true) => Some(Daemon::detach().context("can't start a new session")?),
+        (false, _) => None,
+    };
+    let in_background = daemon.is_some();
+    init_logging(&config, in_background)?;
+    let service = Service::start(&config, daemon);
     // Commands run on one thread, in arrival order (see runtime.rs); the
     // `io-threads` writer pool is started by `serve`.
-    respub_broker::runtime::commands()
+    let served = respub_broker::runtime::commands()
         .context("could not start the runtime")?
-        .block_on(serve(config, warnings))
+        .block_on(serve(config, warnings, service));
+    if let (Err(err), true) = (&served, in_background) {
+        // Standard error is /dev/null in the background: the log says why.
+        tracing::error!("{err:#}");
+    }
+    served
 }
 
-async fn serve(config: Config, warnings: Vec<String>) -> anyhow::Result<()> {
+async fn serve(config: Config, warnings: Vec<String>, mut service: Service) -> anyhow::Result<()> {
     for warning in warnings {
         tracing::warn!("{warning}");
     }
@@ -155,18 +147,19 @@ async fn serve(config: Config, warnings: Vec<String>) -> anyhow::Result<()> {
         .context("can't set up TLS")?;
     let mut listeners = Vec::new();
     if config.port != 0 {
-        for spec in &config.bind {
-            if let Some(l) = bind_tcp(spec, config.port)? {
-                listeners.push(Listener::Tcp(l));
-            }
-        }
+        listeners.extend(
+            bind_all(&config.bind, config.port)?
+                .into_iter()
+                .map(Listener::Tcp),
+        );
     }
     if let Some(acceptor) = acceptor {
-        for spec in &config.bind {
-            if let Some(l) = bind_tcp(spec, config.tls_port)? {
-                listeners.push(Listener::Tls(l, acceptor.clone()));
-            }
-        }
+        let secure = bind_all(&config.bind, config.tls_port)?;
+        listeners.extend(
+            secure
+                .into_iter()
+                .map(|l| Listener::Tls(l, acceptor.clone())),
+        );
     }
     if let Some(path) = &config.unixsocket {
         let _ = std::fs::remove_file(path);
@@ -192,9 +185,12 @@ async fn serve(config: Config, warnings: Vec<String>) -> anyhow::Result<()> {
         }
     };
     let unixsocket = config.unixsocket.clone();
-    respub_broker::serve(listeners, config, shutdown).await?;
+    service.ready();
+    let served = respub_broker::serve(listeners, config, shutdown).await;
+    service.stopped();
     if let Some(path) = unixsocket {
         let _ = std::fs::remove_file(path);
     }
+    served?;
     Ok(())
 }

@@ -4,8 +4,9 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::task::{Poll, ready};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -79,21 +80,22 @@ pub async fn serve(
 ) -> Result<(), Error> {
     let mut port = 0;
     for l in &listeners {
+        // An unreadable address is a listener that cannot serve.
         match l {
             Listener::Tcp(l) => {
-                let addr = l.local_addr()?;
-                port = if port == 0 { addr.port() } else { port };
-                tracing::info!(%addr, "ready to accept connections");
+                let bound = l.local_addr()?.port();
+                if port == 0 {
+                    port = bound;
+                }
             }
             Listener::Unix(l) => {
-                let addr = l.local_addr()?;
-                tracing::info!(path = ?addr.as_pathname(), "ready to accept connections on the unix socket");
+                l.local_addr()?;
             }
             Listener::Tls(l, _) => {
-                let addr = l.local_addr()?;
-                tracing::info!(%addr, "ready to accept connections over TLS");
+                l.local_addr()?;
             }
         }
+        crate::listen::log_ready(l);
     }
     let aclfile = config.aclfile.clone();
     if aclfile.is_some() && !config.users.is_empty() {
@@ -115,15 +117,9 @@ pub async fn serve(
             Error::Acl(format!("Aborting Redis startup because of ACL errors: {e}"))
         })?;
     }
-    let tracker = TaskTracker::new();
-    let handshakes = Arc::new(AtomicUsize::new(0));
+    let tracker = shared.listening.tracker.clone();
     for listener in listeners {
-        let accepting = Accepting {
-            shared: Arc::clone(&shared),
-            tracker: tracker.clone(),
-            handshakes: Arc::clone(&handshakes),
-        };
-        tracker.spawn(accept_loop(listener, accepting));
+        shared.listening.add(&shared, listener);
     }
     tracker.spawn(cron(Arc::clone(&shared)));
     tokio::select! {
@@ -132,6 +128,7 @@ pub async fn serve(
     }
     tracing::info!("shutting down: no new connections, flushing clients");
     token.cancel();
+    shared.listening.close_all();
     tracker.close();
     let deadline = shared.config.load().shutdown_timeout;
     if tokio::time::timeout(deadline, tracker.wait())
@@ -150,9 +147,7 @@ pub async fn serve(
 struct Accepting {
     shared: Arc<Shared>,
     tracker: TaskTracker,
-    /// TLS handshakes under way: they count against `maxclients`, as Redis
-    /// creates its client before the handshake, so that slow handshakes
-    /// cannot pile up without bound.
+    /// TLS handshakes under way (see `Listening::handshakes`).
     handshakes: Arc<AtomicUsize>,
 }
 
@@ -167,15 +162,44 @@ struct Peer {
     unix: bool,
 }
 
-async fn accept_loop(listener: Listener, ctx: Accepting) {
+/// Starts the accept loop of a listener [`crate::listen::Listening`] owns;
+/// the loop ends when the server shuts down or `closed` is cancelled.
+pub(crate) fn spawn_accept_loop(
+    shared: &Arc<Shared>,
+    listener: Weak<Listener>,
+    closed: CancellationToken,
+) {
+    let ctx = Accepting {
+        shared: Arc::clone(shared),
+        tracker: shared.listening.tracker.clone(),
+        handshakes: Arc::clone(&shared.listening.handshakes),
+    };
+    let acceptor = match listener.upgrade().as_deref() {
+        Some(Listener::Tls(_, acceptor)) => Some(acceptor.clone()),
+        _ => None,
+    };
+    shared
+        .listening
+        .tracker
+        .spawn(accept_loop(listener, acceptor, closed, ctx));
+}
+
+async fn accept_loop(
+    listener: Weak<Listener>,
+    acceptor: Option<Acceptor>,
+    closed: CancellationToken,
+    ctx: Accepting,
+) {
     let shared = &ctx.shared;
     loop {
         let accepted = tokio::select! {
             () = shared.shutdown.cancelled() => return,
+            () = closed.cancelled() => return,
             accepted = accept(&listener) => accepted,
         };
-        match (accepted, &listener) {
-            (Ok(Accepted::Tcp(socket, from)), Listener::Tls(_, acceptor)) => {
+        let Some(accepted) = accepted else { return };
+        match (accepted, &acceptor) {
+            (Ok(Accepted::Tcp(socket, from)), Some(acceptor)) => {
                 let peer = tcp_peer(&socket, from, shared);
                 handshake_then_admit(socket, peer, acceptor.clone(), &ctx);
             }
@@ -218,18 +242,32 @@ enum Accepted {
 }
 
 /// Accepts the next client as a [`Socket`], whose reads keep their place
-/// in arrival order (see `socket.rs`).
-async fn accept(listener: &Listener) -> std::io::Result<Accepted> {
-    match listener {
-        Listener::Tcp(l) | Listener::Tls(l, _) => {
-            let (s, from) = l.accept().await?;
-            Ok(Accepted::Tcp(Socket::tcp(s.into_std()?)?, from))
-        }
-        Listener::Unix(l) => {
-            let (s, _) = l.accept().await?;
-            Ok(Accepted::Unix(Socket::unix(s.into_std()?)?))
-        }
-    }
+/// in arrival order (see `socket.rs`); `None` once the listener is closed.
+/// The listener is only borrowed for each poll, so that closing it (see
+/// `listen.rs`) takes effect at once.
+async fn accept(listener: &Weak<Listener>) -> Option<std::io::Result<Accepted>> {
+    let accepted = std::future::poll_fn(|cx| {
+        let Some(listener) = listener.upgrade() else {
+            return Poll::Ready(None);
+        };
+        Poll::Ready(Some(match &*listener {
+            Listener::Tcp(l) | Listener::Tls(l, _) => {
+                ready!(l.poll_accept(cx)).map(|(s, from)| Pending::Tcp(s, from))
+            }
+            Listener::Unix(l) => ready!(l.poll_accept(cx)).map(|(s, _)| Pending::Unix(s)),
+        }))
+    })
+    .await?;
+    Some(accepted.and_then(|pending| match pending {
+        Pending::Tcp(s, from) => Ok(Accepted::Tcp(Socket::tcp(s.into_std()?)?, from)),
+        Pending::Unix(s) => Ok(Accepted::Unix(Socket::unix(s.into_std()?)?)),
+    }))
+}
+
+/// A connection as the listener handed it over.
+enum Pending {
+    Tcp(tokio::net::TcpStream, SocketAddr),
+    Unix(tokio::net::UnixStream),
 }
 
 /// Sets the socket options every TCP client gets and reads its addresses.

@@ -39,8 +39,11 @@ pub struct Shared {
     /// Configuration; CONFIG SET swaps in a new one, readers load it once
     /// per command or per PUBLISH.
     pub config: ArcSwap<Config>,
-    /// The TCP port actually bound (INFO `tcp_port`; 0 when not on TCP).
-    pub port: u16,
+    /// The TCP port actually bound (INFO `tcp_port`; 0 when not on TCP);
+    /// `CONFIG SET port` changes it.
+    pub port: std::sync::atomic::AtomicU16,
+    /// The listening sockets, which `CONFIG SET port` and `bind` replace.
+    pub listening: crate::listen::Listening,
     /// Counters.
     pub stats: Arc<Stats>,
     /// When the server started (INFO `uptime_in_seconds`).
@@ -98,7 +101,8 @@ impl Shared {
             registry: Registry::new(),
             clients: Clients::new(),
             config: ArcSwap::from_pointee(config),
-            port,
+            port: port.into(),
+            listening: crate::listen::Listening::default(),
             stats: Arc::new(Stats::default()),
             started: Instant::now(),
             run_id,

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use super::pubsub::help_lines;
 use super::{ADMIN, Spec, arity_error, c_str};
 use crate::config::{Applied, Config, DirectiveError};
+use crate::listen::Change;
 use crate::session::Session;
 
 const SUBCOMMANDS: &[Spec] = &[
@@ -59,18 +60,6 @@ pub(crate) const CONFIG: Spec = Spec {
     run: super::unknown_subcommand,
 };
 
-/// Values CONFIG GET shows for directives that only concern data or
-/// persistence, so that tools which read them (exporters, job queues) see
-/// what a never-saving, keyspace-less server would report.
-const DATA_VALUES: &[(&str, &str)] = &[
-    ("save", ""),
-    ("appendonly", "no"),
-    ("maxmemory", "0"),
-    ("maxmemory-policy", "noeviction"),
-    ("notify-keyspace-events", ""),
-    ("daemonize", "no"),
-];
-
 fn get(s: &mut Session, args: &[Bytes]) {
     let config = s.shared.config.load();
     let mut pairs: Vec<(String, String)> = Vec::new();
@@ -78,8 +67,7 @@ fn get(s: &mut Session, args: &[Bytes]) {
         let pattern = pattern.to_ascii_lowercase();
         let known = Config::names()
             .iter()
-            .filter_map(|n| Some((*n, config.get(n)?)))
-            .chain(DATA_VALUES.iter().map(|(n, v)| (*n, (*v).to_owned())));
+            .filter_map(|n| Some((*n, config.get(n)?)));
         for (name, value) in known {
             if crate::glob::matches(&pattern, name.as_bytes())
                 && !pairs.iter().any(|(n, _)| n == name)
@@ -106,13 +94,7 @@ fn set(s: &mut Session, args: &[Bytes]) {
     for pair in pairs.chunks(2) {
         let [name, value] = pair else { continue };
         let name_text = String::from_utf8_lossy(c_str(name, usize::MAX)).to_ascii_lowercase();
-        let fail = |why: &str| {
-            let mut text = b"ERR CONFIG SET failed (possibly related to argument '".to_vec();
-            text.extend_from_slice(c_str(name, usize::MAX));
-            text.extend_from_slice(b"') - ");
-            text.extend_from_slice(why.as_bytes());
-            text
-        };
+        let fail = |why: &str| failed(name, why);
         if seen.contains(&name_text) {
             return s.error(&fail("duplicate parameter"));
         }
@@ -120,12 +102,9 @@ fn set(s: &mut Session, args: &[Bytes]) {
         let value = vec![String::from_utf8_lossy(value).into_owned()];
         match next.apply(&name_text, &value, true) {
             Ok(Applied::Set) => {}
-            Ok(Applied::Ignored) | Err(DirectiveError::Immutable)
-                if DATA_VALUES.iter().any(|(n, _)| *n == name_text) =>
-            {
+            Ok(Applied::Ignored) => {
                 tracing::warn!(directive = %name_text, "CONFIG SET of a data directive respub does not have; ignored");
             }
-            Ok(Applied::Ignored) => {}
             Err(DirectiveError::Unknown) => {
                 let mut text =
                     b"ERR Unknown option or number of arguments for CONFIG SET - '".to_vec();
@@ -137,6 +116,9 @@ fn set(s: &mut Session, args: &[Bytes]) {
         }
     }
     let old = s.shared.config.load();
+    if let Err(text) = relisten(s, &old, &next) {
+        return s.error(&text);
+    }
     if old.requirepass != next.requirepass {
         s.shared.acl.set_requirepass(next.requirepass.as_deref());
     }
@@ -146,6 +128,45 @@ fn set(s: &mut Session, args: &[Bytes]) {
     drop(old);
     s.shared.config.store(std::sync::Arc::new(next));
     s.reply().ok();
+}
+
+/// Redis' CONFIG SET error for the argument `name` (as the client wrote it).
+fn failed(name: &[u8], why: &str) -> Vec<u8> {
+    let mut text = b"ERR CONFIG SET failed (possibly related to argument '".to_vec();
+    text.extend_from_slice(c_str(name, usize::MAX));
+    text.extend_from_slice(b"') - ");
+    text.extend_from_slice(why.as_bytes());
+    text
+}
+
+/// Moves the listeners when `bind` or `port` changed; on a failed bind
+/// nothing changes, and the error names the directive in lowercase however
+/// it was written, as Redis' does.
+fn relisten(s: &Session, old: &Config, next: &Config) -> Result<(), Vec<u8>> {
+    let (change, directive, why) = if old.bind != next.bind {
+        (
+            Change::Bind,
+            "bind",
+            "Failed to bind to specified addresses.",
+        )
+    } else if old.port != next.port {
+        (
+            Change::Port,
+            "port",
+            "Unable to listen on this port. Check server logs.",
+        )
+    } else {
+        return Ok(());
+    };
+    let from = (old.bind.as_slice(), old.port);
+    let to = (next.bind.as_slice(), next.port);
+    s.shared
+        .listening
+        .rebind(&s.shared, change, to, from)
+        .map_err(|err| {
+            tracing::warn!(%err, "CONFIG SET {directive}");
+            failed(directive.as_bytes(), why)
+        })
 }
 
 fn resetstat(s: &mut Session, _: &[Bytes]) {

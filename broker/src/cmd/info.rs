@@ -85,15 +85,16 @@ fn server(s: &Session, out: &mut String) {
         out,
         "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\n\
          redis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\n\
-         multiplexing_api:epoll\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\n\
+         multiplexing_api:epoll\r\nprocess_id:{}\r\nprocess_supervised:{}\r\nrun_id:{}\r\ntcp_port:{}\r\n\
          server_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\n\
          executable:\r\nconfig_file:{}\r\nio_threads_active:0\r\nrespub_version:{}\r\n",
         config.redis_version,
         std::env::consts::OS,
         std::env::consts::ARCH,
         std::process::id(),
+        config.supervised.reported(),
         shared.run_id,
-        shared.port,
+        shared.port.load(std::sync::atomic::Ordering::Relaxed),
         now().as_micros(),
         uptime,
         uptime / 86400,

@@ -37,6 +37,17 @@ pub(super) fn int<T: std::str::FromStr>(text: &str) -> Result<T, DirectiveError>
     })
 }
 
+/// An integer in `lo..=hi`, with Redis' range error.
+pub(super) fn ranged<T: TryFrom<i64>>(text: &str, lo: i64, hi: i64) -> Result<T, DirectiveError> {
+    let n: i64 = int(text)?;
+    Some(n)
+        .filter(|n| (lo..=hi).contains(n))
+        .and_then(|n| T::try_from(n).ok())
+        .ok_or_else(|| {
+            DirectiveError::Invalid(format!("argument must be between {lo} and {hi} inclusive"))
+        })
+}
+
 pub(super) fn memory(text: &str) -> Result<u64, DirectiveError> {
     parse_memory(text)
         .ok_or_else(|| DirectiveError::Invalid("argument must be a memory value".to_owned()))
@@ -133,4 +144,14 @@ pub(super) fn shown_path(path: &Option<PathBuf>) -> String {
     path.as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_default()
+}
+
+/// An OS error as `strerror` words it, which Redis prints: without Rust's
+/// ` (os error N)` suffix.
+pub(super) fn os_error_text(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error ") {
+        Some(end) => text.get(..end).unwrap_or(&text).to_owned(),
+        None => text,
+    }
 }

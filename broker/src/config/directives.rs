@@ -9,12 +9,13 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use super::args::{
-    at_least_1mb, int, memory, one, one_of, optional_path, percentiles, shown_path, tls_protocols,
-    yes_no,
+    at_least_1mb, int, memory, one, one_of, optional_path, percentiles, ranged, shown_path, yes_no,
 };
 use super::error::DirectiveError;
-use super::ignored::is_ignored;
-use super::settings::{Config, OutputLimit, TlsAuthClients};
+use super::ignored::{self, is_ignored};
+use super::process::{PROCESS, PROTECTED};
+use super::settings::{Config, OutputLimit};
+use super::tls::TLS;
 
 /// Outcome of applying one directive.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,36 +27,42 @@ pub enum Applied {
 }
 
 /// One directive respub implements.
-struct Directive {
+pub(super) struct Directive {
     /// The name, lowercase, as redis.conf spells it.
-    name: &'static str,
+    pub(super) name: &'static str,
     /// CONFIG SET may change it; the others are read once, at start.
-    settable: bool,
+    pub(super) settable: bool,
     /// Applies the words after the name.
-    set: fn(&mut Config, &[String]) -> Result<(), DirectiveError>,
+    pub(super) set: fn(&mut Config, &[String]) -> Result<(), DirectiveError>,
     /// What CONFIG GET shows; `None` for a directive it does not list.
-    get: Option<fn(&Config) -> String>,
+    pub(super) get: Option<fn(&Config) -> String>,
 }
 
-/// In the order CONFIG GET lists them.
+/// The network, client and logging directives; [`TLS`] and [`PROCESS`]
+/// follow them, in the order CONFIG GET lists them.
 const DIRECTIVES: &[Directive] = &[
     Directive {
         name: "bind",
-        settable: false,
+        settable: true,
         set: |c, args| {
             if args.is_empty() {
                 return Err(DirectiveError::Arity);
             }
-            c.bind = args.to_vec();
+            // CONFIG SET gives the addresses as one space-separated value.
+            c.bind = args
+                .iter()
+                .flat_map(|a| a.split_whitespace())
+                .map(str::to_owned)
+                .collect();
             Ok(())
         },
         get: Some(|c| c.bind.join(" ")),
     },
     Directive {
         name: "port",
-        settable: false,
+        settable: true,
         set: |c, args| {
-            c.port = int(one(args)?)?;
+            c.port = ranged(one(args)?, 0, 65535)?;
             Ok(())
         },
         get: Some(|c| c.port.to_string()),
@@ -283,87 +290,23 @@ const DIRECTIVES: &[Directive] = &[
         },
         get: Some(|c| if c.protected_mode { "yes" } else { "no" }.to_owned()),
     },
-    Directive {
-        name: "tls-port",
-        settable: false,
-        set: |c, args| {
-            c.tls_port = int(one(args)?)?;
-            Ok(())
-        },
-        get: Some(|c| c.tls_port.to_string()),
-    },
-    Directive {
-        name: "tls-cert-file",
-        settable: false,
-        set: |c, args| {
-            c.tls_cert_file = optional_path(one(args)?);
-            Ok(())
-        },
-        get: Some(|c| shown_path(&c.tls_cert_file)),
-    },
-    Directive {
-        name: "tls-key-file",
-        settable: false,
-        set: |c, args| {
-            c.tls_key_file = optional_path(one(args)?);
-            Ok(())
-        },
-        get: Some(|c| shown_path(&c.tls_key_file)),
-    },
-    Directive {
-        name: "tls-ca-cert-file",
-        settable: false,
-        set: |c, args| {
-            c.tls_ca_cert_file = optional_path(one(args)?);
-            Ok(())
-        },
-        get: Some(|c| shown_path(&c.tls_ca_cert_file)),
-    },
-    Directive {
-        name: "tls-ca-cert-dir",
-        settable: false,
-        set: |c, args| {
-            c.tls_ca_cert_dir = optional_path(one(args)?);
-            Ok(())
-        },
-        get: Some(|c| shown_path(&c.tls_ca_cert_dir)),
-    },
-    Directive {
-        name: "tls-auth-clients",
-        settable: false,
-        set: |c, args| {
-            let choices = [
-                ("no", TlsAuthClients::No),
-                ("yes", TlsAuthClients::Yes),
-                ("optional", TlsAuthClients::Optional),
-            ];
-            c.tls_auth_clients = one_of(one(args)?, &choices)?;
-            Ok(())
-        },
-        get: Some(|c| c.tls_auth_clients.name().to_owned()),
-    },
-    Directive {
-        name: "tls-protocols",
-        settable: false,
-        set: |c, args| {
-            c.tls_protocols = tls_protocols(one(args)?)?;
-            Ok(())
-        },
-        get: Some(|c| c.tls_protocols.clone()),
-    },
 ];
 
-/// The names CONFIG GET lists, in table order.
+fn table() -> impl Iterator<Item = &'static Directive> {
+    DIRECTIVES.iter().chain(TLS).chain(PROCESS)
+}
+
+/// The names CONFIG GET lists: the table's, then the ignored directives'.
 static NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-    DIRECTIVES
-        .iter()
+    table()
         .filter(|d| d.get.is_some())
         .map(|d| d.name)
+        .chain(ignored::all().filter(|(_, v)| v.is_some()).map(|(n, _)| *n))
         .collect()
 });
 
 fn directive(name: &str) -> Option<&'static Directive> {
-    DIRECTIVES.iter().find(|d| d.name == name)
+    table().find(|d| d.name == name)
 }
 
 impl Config {
@@ -383,22 +326,39 @@ impl Config {
     ) -> Result<Applied, DirectiveError> {
         let name = name.to_ascii_lowercase();
         match directive(&name) {
+            Some(_) if running && PROTECTED.contains(&name.as_str()) => {
+                Err(DirectiveError::Protected)
+            }
             Some(d) if running && !d.settable => Err(DirectiveError::Immutable),
             Some(d) => (d.set)(self, args).map(|()| Applied::Set),
+            None if running && ignored::is_settable(&name) => Ok(Applied::Ignored),
             None if is_ignored(&name) && running => Err(DirectiveError::Immutable),
             None if is_ignored(&name) => Ok(Applied::Ignored),
             None => Err(DirectiveError::Unknown),
         }
     }
 
-    /// The value CONFIG GET shows for `name`, formatted as redis-server does.
+    /// The value CONFIG GET shows for `name`, formatted as redis-server
+    /// does; for an ignored directive, redis-server's default.
     pub fn get(&self, name: &str) -> Option<String> {
-        directive(name).and_then(|d| d.get).map(|get| get(self))
+        match directive(name) {
+            Some(d) => d.get.map(|get| get(self)),
+            None => ignored::shown(name).map(str::to_owned),
+        }
     }
 
     /// Every directive name CONFIG GET can show.
     pub fn names() -> &'static [&'static str] {
         NAMES.as_slice()
+    }
+
+    /// Every directive a configuration may contain: those respub
+    /// implements, `include`, and those it accepts unused.
+    pub fn accepted() -> impl Iterator<Item = &'static str> {
+        table()
+            .map(|d| d.name)
+            .chain(["include"])
+            .chain(ignored::all().map(|(n, _)| *n))
     }
 }
 

@@ -15,6 +15,10 @@ pub enum DirectiveError {
     /// The directive cannot change while running (CONFIG SET only).
     #[error("can't set immutable config")]
     Immutable,
+    /// The directive is protected (CONFIG SET only), as Redis' are while
+    /// `enable-protected-configs` is `no`.
+    #[error("can't set protected config")]
+    Protected,
 }
 
 /// A configuration file error, printed as redis-server prints it.

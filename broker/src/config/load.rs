@@ -2,6 +2,7 @@
 //! each `--name value...` command-line option as one more line.
 
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 use super::directives::Applied;
 use super::error::{ConfigError, DirectiveError};
@@ -9,18 +10,33 @@ use super::ignored::why_ignored;
 use super::settings::Config;
 use crate::parse::split_args;
 
+/// How deep `include` may nest, so that a file including itself fails
+/// with an error instead of exhausting the stack.
+const MAX_INCLUDE_DEPTH: usize = 16;
+
 impl Config {
     /// Loads a configuration the way redis-server does: the file's text (if
     /// any), then each `--name value...` option as one more line. Returns the
-    /// configuration and one warning per ignored directive.
+    /// configuration and one warning per ignored directive. `include` reads
+    /// the files it names (relative to the current directory, which a `dir`
+    /// line changes) where it stands.
     ///
     /// # Errors
     ///
     /// The first bad line, as a [`ConfigError`] to print before exiting.
     pub fn load(file_text: &str, options: &[String]) -> Result<(Self, Vec<String>), ConfigError> {
-        let text = with_options(file_text, options);
         let mut config = Self::default();
         let mut warnings = Vec::new();
+        config.load_text(&with_options(file_text, options), &mut warnings, 0)?;
+        Ok((config, warnings))
+    }
+
+    fn load_text(
+        &mut self,
+        text: &str,
+        warnings: &mut Vec<String>,
+        depth: usize,
+    ) -> Result<(), ConfigError> {
         for (i, line) in text.lines().enumerate() {
             let trimmed = line.trim();
             if trimmed.is_empty() || trimmed.starts_with('#') {
@@ -42,7 +58,28 @@ impl Config {
                 .map(|w| String::from_utf8_lossy(&w).into_owned());
             let Some(name) = words.next() else { continue };
             let args: Vec<String> = words.collect();
-            match config.apply(&name, &args, false).map_err(fail)? {
+            if name.eq_ignore_ascii_case("include") {
+                let [pattern] = args.as_slice() else {
+                    return Err(fail(DirectiveError::Unknown));
+                };
+                if depth >= MAX_INCLUDE_DEPTH {
+                    return Err(fail(DirectiveError::Invalid(
+                        "too many nested includes".into(),
+                    )));
+                }
+                for path in include_paths(pattern) {
+                    let included = std::fs::read_to_string(&path).map_err(|err| {
+                        fail(DirectiveError::Invalid(format!(
+                            "Fatal error, can't open config file '{}': {}",
+                            path.display(),
+                            super::args::os_error_text(&err)
+                        )))
+                    })?;
+                    self.load_text(&included, warnings, depth + 1)?;
+                }
+                continue;
+            }
+            match self.apply(&name, &args, false).map_err(fail)? {
                 Applied::Set => {}
                 Applied::Ignored => warnings.push(format!(
                     "line {}: '{}' {}; ignored",
@@ -52,8 +89,36 @@ impl Config {
                 )),
             }
         }
-        Ok((config, warnings))
+        Ok(())
     }
+}
+
+/// The files an `include` names: the path itself, or, when its last part
+/// has glob characters (`*`, `?`, `[`), the files of that directory that
+/// match it, in name order. A glob that matches nothing includes nothing,
+/// as in Redis.
+fn include_paths(pattern: &str) -> Vec<PathBuf> {
+    let path = Path::new(pattern);
+    let Some(last) = path.file_name().map(|n| n.as_encoded_bytes()) else {
+        return vec![path.to_owned()];
+    };
+    if !last.iter().any(|c| matches!(c, b'*' | b'?' | b'[')) {
+        return vec![path.to_owned()];
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|e| crate::glob::matches(last, e.file_name().as_encoded_bytes()))
+        .map(|e| dir.join(e.file_name()))
+        .filter(|p| p.is_file())
+        .collect();
+    found.sort();
+    found
 }
 
 /// The file's text with the options appended as redis-server appends them:

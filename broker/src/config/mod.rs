@@ -9,7 +9,9 @@
 //!
 //! * `settings`: the typed [`Config`] and its values, with Redis' defaults.
 //! * `directives`: the table of implemented directives, which CONFIG SET
-//!   and CONFIG GET go through as well.
+//!   and CONFIG GET go through as well; `tls` and `process` hold its TLS
+//!   and process parts, `keyspace_events` the flags of
+//!   `notify-keyspace-events`.
 //! * `ignored`: the Redis directives accepted unused.
 //! * `args`: a directive's words as typed values; `error`: the refusals.
 //! * `load`: a file plus command-line options, line by line.
@@ -21,16 +23,19 @@ mod args;
 mod directives;
 mod error;
 mod ignored;
+mod keyspace_events;
 mod load;
 mod loglevel;
+mod process;
 mod settings;
+mod tls;
 
 pub use args::parse_memory;
 pub use directives::Applied;
 pub use error::{ConfigError, DirectiveError};
 pub(crate) use loglevel::loglevel_changed;
 pub use loglevel::{on_loglevel_change, tracing_filter};
-pub use settings::{Config, OutputLimit, TlsAuthClients};
+pub use settings::{Config, OutputLimit, Supervised, TlsAuthClients};
 
 #[cfg(test)]
 mod tests;

@@ -65,6 +65,41 @@ impl TlsAuthClients {
     }
 }
 
+/// `supervised`: how respub tells a service manager it is ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Supervised {
+    /// No supervision (Redis' default).
+    No,
+    /// Upstart: the process stops itself (SIGSTOP) once ready.
+    Upstart,
+    /// systemd: `READY=1` and `STOPPING=1` to `NOTIFY_SOCKET`.
+    Systemd,
+    /// Whichever the environment shows (`UPSTART_JOB`, `NOTIFY_SOCKET`).
+    Auto,
+}
+
+impl Supervised {
+    /// The directive's value as redis.conf spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::No => "no",
+            Self::Upstart => "upstart",
+            Self::Systemd => "systemd",
+            Self::Auto => "auto",
+        }
+    }
+
+    /// INFO `process_supervised`: who supervises (an `auto` left
+    /// unresolved found no supervisor).
+    pub fn reported(self) -> &'static str {
+        match self {
+            Self::Upstart => "upstart",
+            Self::Systemd => "systemd",
+            Self::No | Self::Auto => "no",
+        }
+    }
+}
+
 /// Everything `run` needs to know about how to serve.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -146,6 +181,15 @@ pub struct Config {
     /// `tls-protocols`: the TLS versions offered, as written (`TLSv1.2
     /// TLSv1.3`); empty for rustls' defaults, which are those two.
     pub tls_protocols: String,
+    /// `daemonize`: the binary runs in the background (see `service`).
+    pub daemonize: bool,
+    /// `pidfile`: where the binary writes its process id.
+    pub pidfile: Option<PathBuf>,
+    /// `supervised`; the binary resolves `auto` before serving.
+    pub supervised: Supervised,
+    /// `notify-keyspace-events`, as flags: checked and shown, never used
+    /// (there is no keyspace).
+    pub notify_keyspace_events: u16,
 }
 
 impl Default for Config {
@@ -185,6 +229,10 @@ impl Default for Config {
             tls_ca_cert_dir: None,
             tls_auth_clients: TlsAuthClients::Yes,
             tls_protocols: String::new(),
+            daemonize: false,
+            pidfile: None,
+            supervised: Supervised::No,
+            notify_keyspace_events: 0,
         }
     }
 }

@@ -130,12 +130,21 @@ fn memory_units() {
 fn config_set_semantics() {
     let mut c = Config::default();
     assert_eq!(c.apply("timeout", &opts(&["5"]), true), Ok(Applied::Set));
+    // The server moves its listeners for these two (see listen.rs).
+    assert_eq!(c.apply("port", &opts(&["1"]), true), Ok(Applied::Set));
+    assert_eq!(c.apply("bind", &opts(&["* -::*"]), true), Ok(Applied::Set));
+    assert_eq!(c.bind, ["*", "-::*"]);
     assert_eq!(
-        c.apply("port", &opts(&["1"]), true),
+        c.apply("daemonize", &opts(&["yes"]), true),
         Err(DirectiveError::Immutable)
     );
     assert_eq!(
-        c.apply("save", &opts(&[""]), true),
+        c.apply("dir", &opts(&["/"]), true),
+        Err(DirectiveError::Protected)
+    );
+    assert_eq!(c.apply("save", &opts(&[""]), true), Ok(Applied::Ignored));
+    assert_eq!(
+        c.apply("hz", &opts(&["20"]), true),
         Err(DirectiveError::Immutable)
     );
     assert_eq!(

@@ -155,6 +155,22 @@ impl Drop for Binary {
     }
 }
 
+/// The arguments every redis-server of the tests starts with after its
+/// port: loopback only, never saving, logging to standard output, in the
+/// foreground. A respub started with them too answers CONFIG GET alike.
+pub const REDIS_ARGS: &[&str] = &[
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--logfile",
+    "",
+    "--daemonize",
+    "no",
+];
+
 /// A real redis-server, killed on drop.
 pub struct RedisServer {
     pub port: u16,
@@ -178,17 +194,8 @@ impl RedisServer {
     pub fn start_with(extra: &[&str]) -> Self {
         let port = free_port();
         let mut child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .args(["--logfile", "", "--daemonize", "no"])
+            .args(["--port", &port.to_string()])
+            .args(REDIS_ARGS)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
