@@ -30,12 +30,29 @@ const MAX_READ: usize = 64 * 1024;
 /// small, because an idle subscriber should cost as little as possible.
 const IDLE_READ: usize = 2 * 1024;
 
-/// A publisher's batch of requests is cut into slices of about this many
-/// queued bytes: after each, the writers it woke run before the rest is
-/// fanned out. Without it, a batch of a few hundred PUBLISHes to a channel
-/// with 10,000 subscribers queues hundreds of megabytes before the first
-/// byte is written (Redis, reading 16 KiB per turn, writes every turn).
+/// A publisher's batch of requests is cut into slices of queued bytes:
+/// after each, the writers it woke run before the rest is fanned out.
+/// Without it, a batch of a few hundred PUBLISHes to a channel with 10,000
+/// subscribers queues hundreds of megabytes before the first byte is
+/// written (Redis, reading 16 KiB per turn, writes every turn). A slice is
+/// at least this many bytes...
 const FANOUT_SLICE: usize = 1024 * 1024;
+
+/// ...and at least this many per writer it wakes (Redis' reply buffer
+/// size), so that each write carries a good batch: with 1,000 subscribers,
+/// 1 MiB slices meant a write per subscriber every 1 KiB, and ten times
+/// the system calls (the woken writers run in the order they were woken,
+/// every one of them between two slices)...
+const SLICE_PER_WRITER: usize = 16 * 1024;
+
+/// ...and at most this many, whatever the number of subscribers.
+const SLICE_MAX: usize = 64 * 1024 * 1024;
+
+/// Whether the fan-out queued since the writers last ran fills a slice.
+fn slice_full(fanout: &crate::registry::Fanout) -> bool {
+    let limit = (fanout.wake.len() * SLICE_PER_WRITER).clamp(FANOUT_SLICE, SLICE_MAX);
+    fanout.queued_bytes >= limit
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum End {
@@ -120,7 +137,7 @@ fn run_batch(decoder: &mut Decoder, buf: &mut BytesMut, session: &mut Session) -
                 if session.close == Close::AfterReply {
                     return Batch::End(End::Flush);
                 }
-                if session.fanout.queued_bytes >= FANOUT_SLICE {
+                if slice_full(&session.fanout) {
                     return Batch::Sliced;
                 }
             }
@@ -322,6 +339,8 @@ pub fn replay(input: &[u8]) -> std::io::Result<Replay> {
         ));
         shared.clients.insert(Arc::clone(&client));
         let (ours, theirs) = tokio::io::duplex(64 * 1024);
+        let flushing = Arc::clone(&shared);
+        tokio::spawn(async move { flushing.flusher.run(flushing.shutdown.clone()).await });
         let server = tokio::spawn(serve(theirs, client, Arc::clone(&shared)));
         let (mut rd, mut wr) = tokio::io::split(ours);
         let input = input.to_vec();

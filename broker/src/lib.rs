@@ -34,6 +34,7 @@ pub mod cmdstats;
 pub mod config;
 pub mod connection;
 pub mod error;
+pub mod flush;
 pub mod glob;
 pub mod listen;
 pub mod outbound;

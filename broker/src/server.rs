@@ -122,6 +122,8 @@ pub async fn serve(
         shared.listening.add(&shared, listener);
     }
     tracker.spawn(cron(Arc::clone(&shared)));
+    let flushing = Arc::clone(&shared);
+    tracker.spawn(async move { flushing.flusher.run(flushing.shutdown.clone()).await });
     tokio::select! {
         () = shutdown => {}
         () = shared.stop.cancelled() => {}

@@ -19,6 +19,7 @@ use crate::acl::{Acl, User};
 use crate::client::{Client, Clients};
 use crate::cmdstats::{CommandStats, SlotId};
 use crate::config::Config;
+use crate::flush::Flusher;
 use crate::outbound::Frame;
 use crate::registry::{Fanout, Kind, Registry};
 use crate::reply::Reply;
@@ -58,6 +59,8 @@ pub struct Shared {
     pub monitors: Monitors,
     /// INFO commandstats, latencystats and errorstats.
     pub cmdstats: CommandStats,
+    /// Subscribers' writers, woken once per turn.
+    pub flusher: Flusher,
     /// The `io-threads` writer pool, where each connection's writer task
     /// runs; `None` runs them beside the readers.
     pub writers: Option<tokio::runtime::Handle>,
@@ -111,6 +114,7 @@ impl Shared {
             monitors: Monitors::default(),
             writers: None,
             cmdstats: crate::cmd::command_stats(),
+            flusher: Flusher::default(),
             pause: crate::pause::Pause::default(),
         }
     }
@@ -457,16 +461,18 @@ impl Session {
         }
     }
 
-    /// Wakes every writer this batch of requests queued frames for: Redis
-    /// writes client buffers once per event-loop turn, respub once per
-    /// batch of requests read from the socket.
+    /// Wakes every writer this batch of requests queued frames for: this
+    /// client's own now, so that a client waiting for its replies (a
+    /// closed loop, a pipeline window) gets them before the subscribers'
+    /// writes run, and the subscribers' at the end of the turn, through
+    /// the [`Flusher`], once whatever the number of publishers.
     pub fn wake_all(&mut self) {
         self.fanout.queued_bytes = 0;
-        for client in self.fanout.wake.drain(..) {
-            client.out.wake();
-        }
         if std::mem::take(&mut self.wake_self) {
             self.client.out.wake();
+        }
+        if !self.fanout.wake.is_empty() {
+            self.shared.flusher.defer(self.fanout.wake.drain(..));
         }
     }
 }
