@@ -8,158 +8,25 @@
 //! always sends (its `CLIENT_PUSHING` writes).
 
 use std::sync::Arc;
-use std::time::Instant;
 
-use arc_swap::ArcSwap;
 use bytes::{Bytes, BytesMut};
 use indexmap::IndexSet;
-use tokio_util::sync::CancellationToken;
 
-use crate::acl::{Acl, User};
-use crate::client::{Client, Clients};
-use crate::cmdstats::{CommandStats, SlotId};
-use crate::config::Config;
-use crate::flush::Flusher;
+use crate::acl::User;
+use crate::client::Client;
 use crate::outbound::Frame;
-use crate::registry::{Fanout, Kind, Registry};
+use crate::registry::{Fanout, Kind};
 use crate::reply::Reply;
 use crate::stats::Stats;
 
+mod shared;
+mod timing;
+
+pub use shared::{Monitors, Shared};
+pub use timing::Run;
+
 /// Reply buffers larger than this are given back after the reply is queued.
 const SCRATCH_KEEP: usize = 16 * 1024;
-
-/// State shared by every connection of one server.
-#[derive(Debug)]
-pub struct Shared {
-    /// Users and their permissions.
-    pub acl: Acl,
-    /// Subscriptions.
-    pub registry: Registry,
-    /// Connected clients.
-    pub clients: Clients,
-    /// Configuration; CONFIG SET swaps in a new one, readers load it once
-    /// per command or per PUBLISH.
-    pub config: ArcSwap<Config>,
-    /// The TCP port actually bound (INFO `tcp_port`; 0 when not on TCP);
-    /// `CONFIG SET port` changes it.
-    pub port: std::sync::atomic::AtomicU16,
-    /// The listening sockets, which `CONFIG SET port` and `bind` replace.
-    pub listening: crate::listen::Listening,
-    /// Counters.
-    pub stats: Arc<Stats>,
-    /// When the server started (INFO `uptime_in_seconds`).
-    pub started: Instant,
-    /// A random 40-hex-digit id per run (INFO `run_id`).
-    pub run_id: String,
-    /// Cancelled when the server shuts down.
-    pub shutdown: CancellationToken,
-    /// Cancelled to ask the server to shut down (the SHUTDOWN command).
-    pub stop: CancellationToken,
-    /// Clients that ran MONITOR.
-    pub monitors: Monitors,
-    /// INFO commandstats, latencystats and errorstats.
-    pub cmdstats: CommandStats,
-    /// Subscribers' writers, woken once per turn.
-    pub flusher: Flusher,
-    /// The `io-threads` writer pool, where each connection's writer task
-    /// runs; `None` runs them beside the readers.
-    pub writers: Option<tokio::runtime::Handle>,
-    /// `CLIENT PAUSE`.
-    pub pause: crate::pause::Pause,
-}
-
-impl Shared {
-    /// Fresh shared state for one server run.
-    pub fn new(config: Config, port: u16, shutdown: CancellationToken) -> Self {
-        use std::hash::{BuildHasher, Hasher};
-        let run_id: String = (0..3)
-            .map(|i| {
-                let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-                h.write_u32(i);
-                format!("{:016x}", h.finish())
-            })
-            .collect::<String>()
-            .chars()
-            .take(40)
-            .collect();
-        let acl = Acl::new(config.requirepass.as_deref(), config.acl_pubsub_default_all);
-        let lines: Vec<(usize, Vec<String>)> = config
-            .users
-            .iter()
-            .enumerate()
-            .map(|(i, words)| {
-                let mut line = vec!["user".to_owned()];
-                line.extend(words.iter().cloned());
-                (i + 1, line)
-            })
-            .collect();
-        if !lines.is_empty() {
-            // Checked line by line when the configuration was read.
-            if let Err(e) = acl.load_lines(&lines, "config") {
-                tracing::warn!("{e}");
-            }
-        }
-        Self {
-            acl,
-            registry: Registry::new(),
-            clients: Clients::new(),
-            config: ArcSwap::from_pointee(config),
-            port: port.into(),
-            listening: crate::listen::Listening::default(),
-            stats: Arc::new(Stats::default()),
-            started: Instant::now(),
-            run_id,
-            shutdown,
-            stop: CancellationToken::new(),
-            monitors: Monitors::default(),
-            writers: None,
-            cmdstats: crate::cmd::command_stats(),
-            flusher: Flusher::default(),
-            pause: crate::pause::Pause::default(),
-        }
-    }
-}
-
-/// The clients that ran MONITOR. `any` is one atomic load, so commands pay
-/// nothing while nobody monitors.
-#[derive(Debug, Default)]
-pub struct Monitors {
-    clients: parking_lot::RwLock<Vec<Arc<Client>>>,
-    count: std::sync::atomic::AtomicUsize,
-}
-
-impl Monitors {
-    /// Whether any client is monitoring.
-    pub fn any(&self) -> bool {
-        self.count.load(std::sync::atomic::Ordering::Relaxed) > 0
-    }
-
-    /// Adds a monitoring client (idempotent).
-    pub fn add(&self, client: &Arc<Client>) {
-        let mut all = self.clients.write();
-        if !all.iter().any(|c| c.id == client.id) {
-            all.push(Arc::clone(client));
-            self.count
-                .store(all.len(), std::sync::atomic::Ordering::Relaxed);
-        }
-    }
-
-    /// Removes a client (on RESET or disconnect).
-    pub fn remove(&self, id: u64) {
-        let mut all = self.clients.write();
-        all.retain(|c| c.id != id);
-        self.count
-            .store(all.len(), std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// Sends `line` to every monitor, waking each writer at once.
-    pub fn feed(&self, line: &Bytes) {
-        for c in self.clients.read().iter() {
-            c.out
-                .push(line.clone(), &crate::config::OutputLimit::UNLIMITED);
-        }
-    }
-}
 
 /// How the connection should end after the current command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,15 +90,6 @@ pub struct Session {
     /// The current command passed every check but is held by `CLIENT
     /// PAUSE`: the connection waits for the pause to end, then runs it again.
     pub postponed: Option<Postponed>,
-}
-
-/// Consecutive calls of one command within one read, timed together.
-#[derive(Debug)]
-pub struct Run {
-    slot: SlotId,
-    calls: u64,
-    failed: u64,
-    started: Instant,
 }
 
 /// A command held by `CLIENT PAUSE`, as the connection must wait for it.
@@ -301,55 +159,6 @@ impl Session {
     /// A writer for push-flagged output.
     pub fn push_reply(&mut self) -> Reply<'_> {
         Reply::new(&mut self.pushes, self.resp3)
-    }
-
-    /// Starts timing a call of the command counted in `slot`. Calls of one
-    /// command in a row share one measurement: the clock is read where the
-    /// command changes and at the end of each read, not twice per call, so
-    /// a publisher streaming PUBLISHes pays for two clock reads per read
-    /// (a clock read costs more than the rest of the accounting). Each call
-    /// of a run is recorded with the run's mean time.
-    pub fn begin_run(&mut self, slot: SlotId) {
-        if self.run.as_ref().is_some_and(|r| r.slot == slot) {
-            return;
-        }
-        let now = Instant::now();
-        self.finish_run(now);
-        self.run = Some(Run {
-            slot,
-            calls: 0,
-            failed: 0,
-            started: now,
-        });
-    }
-
-    /// The call begun by [`Session::begin_run`] ran; `failed` if it replied
-    /// with an error.
-    pub fn count_call(&mut self, failed: bool) {
-        if let Some(run) = self.run.as_mut() {
-            run.calls += 1;
-            run.failed += u64::from(failed);
-        }
-    }
-
-    /// Records the run being timed, if any (at the end of a read, and
-    /// before a request that is not a command).
-    pub fn end_run(&mut self) {
-        if self.run.is_some() {
-            self.finish_run(Instant::now());
-        }
-    }
-
-    fn finish_run(&mut self, end: Instant) {
-        if let Some(run) = self.run.take() {
-            let took = end.saturating_duration_since(run.started);
-            self.shared.cmdstats.record(
-                run.slot,
-                took,
-                (run.calls, run.failed),
-                self.track_latency,
-            );
-        }
     }
 
     /// Replies with an error and counts it.
@@ -465,7 +274,7 @@ impl Session {
     /// client's own now, so that a client waiting for its replies (a
     /// closed loop, a pipeline window) gets them before the subscribers'
     /// writes run, and the subscribers' at the end of the turn, through
-    /// the [`Flusher`], once whatever the number of publishers.
+    /// the [`Flusher`](crate::flush::Flusher), once whatever the number of publishers.
     pub fn wake_all(&mut self) {
         self.fanout.queued_bytes = 0;
         if std::mem::take(&mut self.wake_self) {
