@@ -129,6 +129,7 @@ pub async fn serve(
         () = shared.stop.cancelled() => {}
     }
     tracing::info!("shutting down: no new connections, flushing clients");
+    crate::service::stopping(shared.config.load().supervised);
     token.cancel();
     shared.listening.close_all();
     tracker.close();

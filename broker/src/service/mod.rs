@@ -8,7 +8,7 @@
 //!
 //! The binary calls [`Service::start`] once the configuration is read,
 //! [`Service::ready`] once it listens, and [`Service::stopped`] when it has
-//! stopped serving.
+//! stopped serving; the server calls [`stopping`] when a shutdown begins.
 
 mod daemon;
 mod notify;
@@ -36,6 +36,14 @@ pub fn resolve(supervised: Supervised) -> Supervised {
         Supervised::Auto if env("UPSTART_JOB") => Supervised::Upstart,
         Supervised::Auto if env("NOTIFY_SOCKET") => Supervised::Systemd,
         other => other,
+    }
+}
+
+/// A shutdown begins (a signal or SHUTDOWN): tells systemd at once, as
+/// Redis does before it flushes its clients.
+pub fn stopping(supervised: Supervised) {
+    if supervised == Supervised::Systemd {
+        notify::send("STOPPING=1\n");
     }
 }
 
@@ -85,12 +93,9 @@ impl Service {
         }
     }
 
-    /// The server has stopped serving: tells systemd and removes the
-    /// pidfile.
+    /// The server has stopped serving: removes the pidfile. systemd was
+    /// told when the shutdown began ([`stopping`]).
     pub fn stopped(&self) {
-        if self.supervised == Supervised::Systemd {
-            notify::send("STOPPING=1\n");
-        }
         if let Some(path) = &self.pidfile {
             let _ = std::fs::remove_file(path);
         }
