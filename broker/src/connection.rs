@@ -124,6 +124,7 @@ fn run_batch(decoder: &mut Decoder, buf: &mut BytesMut, session: &mut Session) -
         unauthenticated: !session.authenticated,
     };
     session.track_latency = config.latency_tracking;
+    session.slowlog_us = config.slowlog_log_slower_than;
     loop {
         match decoder.decode(buf, limits) {
             Ok(Some(args)) => {

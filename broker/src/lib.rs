@@ -46,6 +46,7 @@ pub mod runtime;
 pub mod server;
 pub mod service;
 pub mod session;
+pub mod slowlog;
 pub mod socket;
 pub mod stats;
 pub mod tls;

@@ -135,14 +135,6 @@ const ABSENT: &[(&str, &[&str])] = &[
             "redis_total_writes_processed",
         ],
     ),
-    (
-        "no SLOWLOG command",
-        &[
-            "redis_slowlog_last_id",
-            "redis_slowlog_length",
-            "redis_last_slow_execution_duration_seconds",
-        ],
-    ),
 ];
 
 /// The exporter on a free port, scraping the server on `redis_port`;

@@ -19,12 +19,14 @@ import socket
 COMMANDS = ["publish", "spublish", "subscribe", "unsubscribe", "psubscribe", "punsubscribe",
             "ssubscribe", "sunsubscribe", "pubsub", "ping", "echo", "select", "quit", "reset",
             "hello", "auth", "client", "info", "time", "command", "config", "shutdown", "monitor",
-            "acl"]
+            "acl", "slowlog", "latency"]
 SUBCOMMANDS = {
     "client": ["id", "setname", "getname", "setinfo", "info", "list", "kill", "help", "reply",
                "no-evict", "no-touch", "pause", "unpause"],
     "command": ["count", "list", "info", "docs", "help"],
     "config": ["get", "set", "resetstat", "rewrite", "help"],
+    "slowlog": ["get", "len", "reset", "help"],
+    "latency": ["latest", "history", "reset", "doctor", "graph", "help"],
     "acl": ["cat", "deluser", "dryrun", "genpass", "getuser", "help", "list", "load", "log", "save",
             "setuser", "users", "whoami"],
 }

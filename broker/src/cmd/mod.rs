@@ -11,12 +11,16 @@ mod command;
 mod config;
 mod hello;
 mod info;
+mod latency;
 mod monitor;
 mod pause;
 mod ping;
 mod publish;
 mod pubsub;
 mod shutdown;
+mod slowlog;
+
+pub(crate) use slowlog::redacted;
 mod subscribe;
 
 use bytes::Bytes;
@@ -101,6 +105,8 @@ pub(crate) static COMMANDS: &[Spec] = &[
     shutdown::SHUTDOWN,
     monitor::MONITOR,
     acl::ACL,
+    slowlog::SLOWLOG,
+    latency::LATENCY,
 ];
 
 /// Finds `name` in a table of commands, or of one container's subcommands
@@ -245,7 +251,7 @@ pub fn execute(s: &mut Session, args: &[Bytes]) {
     let Some((slot, spec)) = resolve_for(s, args) else {
         return s.end_run();
     };
-    s.begin_run(slot);
+    s.begin_run(slot, args);
     if !admit(s, spec, args) {
         return s.shared.cmdstats.reject(slot);
     }

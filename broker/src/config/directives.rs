@@ -257,6 +257,24 @@ const DIRECTIVES: &[Directive] = &[
         get: Some(|c| c.acllog_max_len.to_string()),
     },
     Directive {
+        name: "slowlog-log-slower-than",
+        settable: true,
+        set: |c, args| {
+            c.slowlog_log_slower_than = int(one(args)?)?;
+            Ok(())
+        },
+        get: Some(|c| c.slowlog_log_slower_than.to_string()),
+    },
+    Directive {
+        name: "slowlog-max-len",
+        settable: true,
+        set: |c, args| {
+            c.slowlog_max_len = int(one(args)?)?;
+            Ok(())
+        },
+        get: Some(|c| c.slowlog_max_len.to_string()),
+    },
+    Directive {
         name: "latency-tracking",
         settable: true,
         set: |c, args| {

@@ -154,6 +154,11 @@ pub struct Config {
     /// `latency-tracking`: per-command latency histograms (INFO
     /// latencystats).
     pub latency_tracking: bool,
+    /// `slowlog-log-slower-than`: microseconds; negative logs nothing, 0
+    /// every call.
+    pub slowlog_log_slower_than: i64,
+    /// `slowlog-max-len`: entries SLOWLOG keeps.
+    pub slowlog_max_len: u64,
     /// `latency-tracking-info-percentiles`: what INFO latencystats shows.
     pub latency_tracking_info_percentiles: Vec<f64>,
     /// `acllog-max-len`: accepted and reported (respub keeps no ACL log).
@@ -219,6 +224,8 @@ impl Default for Config {
             aclfile: None,
             acl_pubsub_default_all: false,
             latency_tracking: true,
+            slowlog_log_slower_than: 10_000,
+            slowlog_max_len: 128,
             latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
             acllog_max_len: 128,
             protected_mode: true,

@@ -87,6 +87,8 @@ pub struct Session {
     pub run: Option<Run>,
     /// `latency-tracking`, as the configuration of this read had it.
     pub track_latency: bool,
+    /// `slowlog-log-slower-than`, as the configuration of this read had it.
+    pub slowlog_us: i64,
     /// The current command passed every check but is held by `CLIENT
     /// PAUSE`: the connection waits for the pause to end, then runs it again.
     pub postponed: Option<Postponed>,
@@ -129,6 +131,7 @@ impl Session {
             errors: 0,
             run: None,
             track_latency: true,
+            slowlog_us: -1,
             postponed: None,
         }
     }

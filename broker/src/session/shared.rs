@@ -48,6 +48,8 @@ pub struct Shared {
     pub cmdstats: CommandStats,
     /// Subscribers' writers, woken once per turn.
     pub flusher: Flusher,
+    /// SLOWLOG.
+    pub slowlog: crate::slowlog::Slowlog,
     /// The `io-threads` writer pool, where each connection's writer task
     /// runs; `None` runs them beside the readers.
     pub writers: Option<tokio::runtime::Handle>,
@@ -102,6 +104,7 @@ impl Shared {
             writers: None,
             cmdstats: crate::cmd::command_stats(),
             flusher: Flusher::default(),
+            slowlog: crate::slowlog::Slowlog::default(),
             pause: crate::pause::Pause::default(),
         }
     }

@@ -1,7 +1,10 @@
-//! Timing a session's commands for INFO commandstats and latencystats:
-//! consecutive calls of one command in one read share one measurement.
+//! Timing a session's commands for INFO commandstats and latencystats, and
+//! SLOWLOG: consecutive calls of one command in one read share one
+//! measurement.
 
 use std::time::Instant;
+
+use bytes::Bytes;
 
 use super::Session;
 use crate::cmdstats::SlotId;
@@ -13,6 +16,9 @@ pub struct Run {
     calls: u64,
     failed: u64,
     started: Instant,
+    /// The first call's arguments, kept while the slow log is on: a run
+    /// slower than its threshold is logged as that call with the run's mean.
+    args: Vec<Bytes>,
 }
 
 impl Session {
@@ -22,17 +28,23 @@ impl Session {
     /// a publisher streaming PUBLISHes pays for two clock reads per read
     /// (a clock read costs more than the rest of the accounting). Each call
     /// of a run is recorded with the run's mean time.
-    pub fn begin_run(&mut self, slot: SlotId) {
+    pub fn begin_run(&mut self, slot: SlotId, args: &[Bytes]) {
         if self.run.as_ref().is_some_and(|r| r.slot == slot) {
             return;
         }
         let now = Instant::now();
         self.finish_run(now);
+        let args = if self.slowlog_us >= 0 {
+            args.to_vec()
+        } else {
+            Vec::new()
+        };
         self.run = Some(Run {
             slot,
             calls: 0,
             failed: 0,
             started: now,
+            args,
         });
     }
 
@@ -62,6 +74,23 @@ impl Session {
                 (run.calls, run.failed),
                 self.track_latency,
             );
+            let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX) / run.calls.max(1);
+            let slow = u64::try_from(self.slowlog_us).is_ok_and(|t| micros >= t);
+            if slow && run.calls > 0 {
+                self.log_slow(&run.args, micros);
+            }
         }
+    }
+
+    fn log_slow(&self, args: &[Bytes], micros: u64) {
+        let name = self.client.meta.lock().name.clone().unwrap_or_default();
+        let max = self.shared.config.load().slowlog_max_len;
+        self.shared.slowlog.push(
+            &crate::cmd::redacted(args),
+            micros,
+            self.client.addr.clone(),
+            name,
+            usize::try_from(max).unwrap_or(usize::MAX),
+        );
     }
 }
