@@ -241,20 +241,52 @@ fn count(s: &mut Session, _: &[Bytes]) {
         .int(i64::try_from(COMMANDS.len()).unwrap_or(i64::MAX));
 }
 
+/// What `COMMAND LIST FILTERBY` keeps.
+enum Filter {
+    All,
+    /// Full names (`client|kill`) matching a glob.
+    Pattern(Bytes),
+    /// Commands in an ACL category; `None` for a category that does not
+    /// exist, which keeps nothing, as in Redis.
+    Category(Option<u32>),
+    /// Commands of a module: respub has none.
+    Module,
+}
+
+impl Filter {
+    fn keeps(&self, name: &str) -> bool {
+        match self {
+            Filter::All => true,
+            Filter::Pattern(p) => crate::glob::matches(p, name.as_bytes()),
+            Filter::Category(Some(bit)) => crate::acl::TABLE
+                .id(name)
+                .and_then(|id| crate::acl::TABLE.commands.get(id))
+                .is_some_and(|c| c.categories & bit != 0),
+            Filter::Category(None) | Filter::Module => false,
+        }
+    }
+}
+
+/// COMMAND LIST [FILTERBY MODULE|ACLCAT|PATTERN ...]: every command and
+/// subcommand, as Redis lists them.
 fn list(s: &mut Session, args: &[Bytes]) {
     let filter = match args.get(2..).unwrap_or_default() {
-        [] => None,
-        [by, kind, pattern] if is(by, "FILTERBY") && is(kind, "PATTERN") => Some(pattern.clone()),
+        [] => Filter::All,
+        [by, kind, value] if is(by, "FILTERBY") && is(kind, "PATTERN") => {
+            Filter::Pattern(value.clone())
+        }
+        [by, kind, value] if is(by, "FILTERBY") && is(kind, "ACLCAT") => Filter::Category(
+            std::str::from_utf8(value)
+                .ok()
+                .and_then(crate::acl::category_flag),
+        ),
+        [by, kind, _] if is(by, "FILTERBY") && is(kind, "MODULE") => Filter::Module,
         _ => return s.error(b"ERR syntax error"),
     };
     let names: Vec<&str> = COMMANDS
         .iter()
-        .map(|c| c.name)
-        .filter(|n| {
-            filter
-                .as_ref()
-                .is_none_or(|p| crate::glob::matches(p, n.as_bytes()))
-        })
+        .flat_map(|c| std::iter::once(c.name).chain(c.subcommands.iter().map(|sub| sub.name)))
+        .filter(|n| filter.keeps(n))
         .collect();
     let mut r = s.reply();
     r.array(names.len());
