@@ -273,15 +273,25 @@ fn includes(program: &str) -> Vec<Vec<u8>> {
     std::fs::write(sub.join("a.conf"), "maxclients 77\n").unwrap();
     std::fs::write(sub.join("b.conf"), "timeout 9\n").unwrap();
     std::fs::write(sub.join("c.conf"), "maxclients 78\n").unwrap();
+    // A wildcard in a directory part too, as glob(3) allows; a hidden
+    // directory is not matched by `*`.
+    for (more, keepalive) in [("more1", 100), ("more2", 200), (".more3", 300)] {
+        std::fs::create_dir(dir.join(more)).unwrap();
+        std::fs::write(
+            dir.join(more).join("x.conf"),
+            format!("tcp-keepalive {keepalive}\n"),
+        )
+        .unwrap();
+    }
     let main = format!(
-        "daemonize yes\nsave \"\"\ninclude sub/*.conf\ndir {}\ninclude b.conf\ninclude nothing-*.conf\n",
+        "daemonize yes\nsave \"\"\ninclude sub/*.conf\ninclude *more*/x.conf\ndir {}\ninclude b.conf\ninclude nothing-*.conf\n",
         sub.display()
     );
     std::fs::write(dir.join("main.conf"), main).unwrap();
     let server = Daemon::start(program, &dir, &["main.conf"]);
     let mut c = Conn::connect(server.port);
     let mut seen = Vec::new();
-    for name in ["maxclients", "timeout"] {
+    for name in ["maxclients", "timeout", "tcp-keepalive"] {
         seen.push(c.call(&["CONFIG", "GET", name]));
     }
     let shown = String::from_utf8(c.call(&["CONFIG", "GET", "dir"])).unwrap();
@@ -297,6 +307,7 @@ fn includes(program: &str) -> Vec<Vec<u8>> {
 fn include_and_dir_as_redis_server() {
     let ours = includes(RESPUB);
     assert_eq!(ours[0], b"*2\r\n$10\r\nmaxclients\r\n$2\r\n78\r\n");
+    assert_eq!(ours[2], b"*2\r\n$13\r\ntcp-keepalive\r\n$3\r\n200\r\n");
     assert_eq!(ours, includes("redis-server"));
 }
 

@@ -93,32 +93,50 @@ impl Config {
     }
 }
 
-/// The files an `include` names: the path itself, or, when its last part
-/// has glob characters (`*`, `?`, `[`), the files of that directory that
-/// match it, in name order. A glob that matches nothing includes nothing,
-/// as in Redis.
+/// The files an `include` names: the path itself, or, when it has glob
+/// characters (`*`, `?`, `[`) in any part, every file matching it, sorted,
+/// as glob(3) finds them for Redis (a wildcard matches no leading `.`). A
+/// glob that matches nothing includes nothing, as in Redis.
 fn include_paths(pattern: &str) -> Vec<PathBuf> {
     let path = Path::new(pattern);
-    let Some(last) = path.file_name().map(|n| n.as_encoded_bytes()) else {
-        return vec![path.to_owned()];
-    };
-    if !last.iter().any(|c| matches!(c, b'*' | b'?' | b'[')) {
+    if !pattern.bytes().any(|c| matches!(c, b'*' | b'?' | b'[')) {
         return vec![path.to_owned()];
     }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
+    let mut found = vec![PathBuf::new()];
+    for part in path.components() {
+        let name = part.as_os_str();
+        let bytes = name.as_encoded_bytes();
+        if !bytes.iter().any(|c| matches!(c, b'*' | b'?' | b'[')) {
+            found.iter_mut().for_each(|p| p.push(name));
+            continue;
+        }
+        found = found.iter().flat_map(|dir| matching(dir, bytes)).collect();
+    }
+    found.retain(|p| p.is_file());
+    found.sort();
+    found
+}
+
+/// The entries of `dir` (the current directory when empty) whose names
+/// match `pattern`.
+fn matching(dir: &Path, pattern: &[u8]) -> Vec<PathBuf> {
+    let listed = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
     };
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+    std::fs::read_dir(listed)
         .into_iter()
         .flatten()
         .filter_map(Result::ok)
-        .filter(|e| crate::glob::matches(last, e.file_name().as_encoded_bytes()))
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.as_encoded_bytes();
+            let hidden = name.first() == Some(&b'.') && pattern.first() != Some(&b'.');
+            !hidden && crate::glob::matches(pattern, name)
+        })
         .map(|e| dir.join(e.file_name()))
-        .filter(|p| p.is_file())
-        .collect();
-    found.sort();
-    found
+        .collect()
 }
 
 /// The file's text with the options appended as redis-server appends them:
