@@ -25,6 +25,8 @@ const LATENCY_MAX_NS: u64 = 1_000_000_000;
 const LATENCY_SIGFIG: u8 = 2;
 
 /// Distinct error codes tracked at most, as Redis' `ERROR_STATS_NUMBER`.
+/// A guard only: respub answers with a handful of codes (ERR, NOAUTH,
+/// NOPERM, WRONGPASS, NOPROTO), so the limit is never reached.
 const ERROR_CODES_MAX: usize = 128;
 
 /// One command's or subcommand's counters.
