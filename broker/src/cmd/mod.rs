@@ -19,8 +19,6 @@ mod publish;
 mod pubsub;
 mod shutdown;
 mod slowlog;
-
-pub(crate) use slowlog::redacted;
 mod subscribe;
 
 use bytes::Bytes;
@@ -342,4 +340,41 @@ pub(crate) fn parse_int(arg: &[u8]) -> Option<i64> {
 /// Whether `arg` equals `word`, ignoring ASCII case.
 pub(crate) fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())
+}
+
+/// `args` as SLOWLOG and MONITOR show them: AUTH's arguments, HELLO's
+/// two after AUTH, ACL SETUSER's rules and the values of CONFIG SET
+/// requirepass and masterauth replaced by `(redacted)`, as Redis does.
+pub(crate) fn redacted(args: &[Bytes]) -> Vec<Bytes> {
+    let hidden = |i: usize| -> bool {
+        let Some(name) = args.first() else {
+            return false;
+        };
+        let word = |j: usize| args.get(j).map(|a| &a[..]).unwrap_or_default();
+        if is(name, "AUTH") {
+            return i >= 1;
+        }
+        if is(name, "HELLO") {
+            let at = args.iter().position(|a| is(a, "AUTH"));
+            return at.is_some_and(|at| i > at && i <= at + 2);
+        }
+        if is(name, "ACL") && is(word(1), "SETUSER") {
+            return i >= 2;
+        }
+        if is(name, "CONFIG") && is(word(1), "SET") && i >= 3 && (i - 2) % 2 == 1 {
+            let key = word(i - 1);
+            return is(key, "requirepass") || is(key, "masterauth");
+        }
+        false
+    };
+    args.iter()
+        .enumerate()
+        .map(|(i, a)| {
+            if hidden(i) {
+                Bytes::from_static(b"(redacted)")
+            } else {
+                a.clone()
+            }
+        })
+        .collect()
 }

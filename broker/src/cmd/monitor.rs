@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
-use super::{ADMIN, Spec, is};
+use super::{ADMIN, Spec};
 use crate::session::Session;
 
 pub(crate) const MONITOR: Spec = Spec {
@@ -62,21 +62,9 @@ pub(crate) fn line(s: &Session, args: &[Bytes]) -> Bytes {
         now.subsec_micros()
     )
     .into_bytes();
-    let name = args.first().map(|a| &a[..]).unwrap_or_default();
-    let redact_from = if is(name, "AUTH") {
-        1
-    } else if is(name, "HELLO") {
-        // HELLO <ver> AUTH <user> <pass>: the two words after AUTH.
-        args.iter()
-            .position(|a| is(a, "AUTH"))
-            .map_or(usize::MAX, |i| i + 1)
-    } else {
-        usize::MAX
-    };
-    for (i, arg) in args.iter().enumerate() {
+    for arg in &super::redacted(args) {
         out.push(b' ');
-        let hidden = i >= redact_from && (!is(name, "HELLO") || i < redact_from + 2);
-        repr(&mut out, if hidden { b"(redacted)" } else { arg });
+        repr(&mut out, arg);
     }
     out.extend_from_slice(b"\r\n");
     Bytes::from(out)

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use super::pubsub::help_lines;
-use super::{ADMIN, Spec, is, leaf, parse_int};
+use super::{ADMIN, Spec, leaf, parse_int};
 use crate::session::Session;
 
 const SUBCOMMANDS: &[Spec] = &[
@@ -74,41 +74,4 @@ fn reset(s: &mut Session, _: &[Bytes]) {
 
 fn help(s: &mut Session, _: &[Bytes]) {
     help_lines(s, HELP);
-}
-
-/// `args` as the slow log and MONITOR show them: AUTH's arguments, HELLO's
-/// two after AUTH, ACL SETUSER's rules and the values of CONFIG SET
-/// requirepass and masterauth replaced by `(redacted)`, as Redis does.
-pub(crate) fn redacted(args: &[Bytes]) -> Vec<Bytes> {
-    let hidden = |i: usize| -> bool {
-        let Some(name) = args.first() else {
-            return false;
-        };
-        let word = |j: usize| args.get(j).map(|a| &a[..]).unwrap_or_default();
-        if is(name, "AUTH") {
-            return i >= 1;
-        }
-        if is(name, "HELLO") {
-            let at = args.iter().position(|a| is(a, "AUTH"));
-            return at.is_some_and(|at| i > at && i <= at + 2);
-        }
-        if is(name, "ACL") && is(word(1), "SETUSER") {
-            return i >= 2;
-        }
-        if is(name, "CONFIG") && is(word(1), "SET") && i >= 3 && (i - 2) % 2 == 1 {
-            let key = word(i - 1);
-            return is(key, "requirepass") || is(key, "masterauth");
-        }
-        false
-    };
-    args.iter()
-        .enumerate()
-        .map(|(i, a)| {
-            if hidden(i) {
-                Bytes::from_static(b"(redacted)")
-            } else {
-                a.clone()
-            }
-        })
-        .collect()
 }
