@@ -1,8 +1,10 @@
 //! CONFIG as redis-server 7.2 answers it at runtime: `CONFIG SET port` and
 //! `bind` move the listeners without dropping clients (and fail as Redis
 //! fails, keeping the old ones), immutable directives stay so,
-//! `notify-keyspace-events` is checked and shown as Redis does, and every
-//! directive respub accepts shows Redis' default with CONFIG GET. Each
+//! `notify-keyspace-events` is checked and shown as Redis does, every
+//! directive respub accepts shows Redis' default with CONFIG GET, and the
+//! directives respub accepts unused take, refuse and show back values as
+//! Redis does. Each
 //! check runs against a real redis-server too, and the bytes are compared.
 #![allow(
     clippy::unwrap_used,
@@ -195,6 +197,120 @@ fn config_get_shows_redis_defaults_for_every_accepted_directive() {
                 String::from_utf8_lossy(&mine),
                 String::from_utf8_lossy(&want)
             ));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// Values tried on every directive respub accepts unused: each kind's good
+/// and bad spellings (booleans, numbers as `string2ll` and `memtoull` read
+/// them, percentages, enums, `save` pairs, templates, paths).
+const PROBES: &[&str] = &[
+    "yes",
+    "NO",
+    "0",
+    "1",
+    "7",
+    "-1",
+    "05",
+    "+5",
+    "abc",
+    "1kb",
+    "2M",
+    "5%",
+    "101%",
+    "",
+    "kb",
+    "everysec",
+    "ALLKEYS-LRU",
+    "swapdb",
+    "clients",
+    "absolute",
+    "3600 1 300 100",
+    "100 -1",
+    "1 2 3",
+    "-2001 0 0",
+    "{title} x",
+    "{title",
+    "{nosuch}",
+    " {server-mode} ",
+    "a/b",
+    "h 6380",
+    "no one",
+    "99999999999999999999",
+    "9223372036854775807",
+    "18446744073709551615",
+];
+
+/// Directives left out of the probe, and why.
+const UNPROBED: &[(&str, &str)] = &[
+    (
+        "maxmemory-clients",
+        "a small limit makes redis-server evict the probing client; probed with SAFE_CLIENT_LIMITS",
+    ),
+    (
+        "tls-replication",
+        "redis-server without certificates refuses it (TLS setup fails); the TLS tests cover TLS",
+    ),
+    ("tls-cluster", "as tls-replication"),
+];
+
+/// `maxmemory-clients` values that leave the probing client alone.
+const SAFE_CLIENT_LIMITS: &[&str] = &["0", "abc", "-1", "5%", "101%", "-5%", "1%x", ""];
+
+/// Every probe on `name`, each followed by CONFIG GET, then the value it
+/// started with back.
+fn probe(c: &mut Conn, name: &str, values: &[&str], seen: &mut Vec<Vec<u8>>) {
+    let start = config_get(c, name);
+    for value in values {
+        seen.push(c.call(&["CONFIG", "SET", name, value]));
+        seen.push(config_get(c, name));
+    }
+    // `*2 name value`: the value is the second element.
+    if let Ok(Some((common::Value::Agg(_, Some(items)), _))) = common::parse_value(&start) {
+        if let Some(value) = items.get(1).and_then(common::bulk_of) {
+            c.call(&[b"CONFIG".as_slice(), b"SET", name.as_bytes(), value]);
+        }
+    }
+}
+
+fn probe_unused(port: u16, is_7_0: bool) -> Vec<(String, Vec<Vec<u8>>)> {
+    let mut c = Conn::connect(port);
+    let mut all = Vec::new();
+    for name in Config::unused() {
+        let only_7_2 = ONLY_7_2.iter().any(|(n, _)| *n == name);
+        if (is_7_0 && only_7_2) || UNPROBED.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        let mut seen = Vec::new();
+        probe(&mut c, name, PROBES, &mut seen);
+        all.push((name.to_owned(), seen));
+    }
+    let mut seen = Vec::new();
+    probe(&mut c, "maxmemory-clients", SAFE_CLIENT_LIMITS, &mut seen);
+    all.push(("maxmemory-clients".to_owned(), seen));
+    all
+}
+
+#[test]
+fn unused_directives_take_refuse_and_show_values_as_redis() {
+    let dir = tempfile::tempdir().unwrap();
+    // appendonly yes makes redis-server write files: into a directory of ours.
+    let redis = RedisServer::start_with(&["--dir", dir.path().to_str().unwrap()]);
+    let (_respub, port) = respub();
+    let ours = probe_unused(port, redis.is_7_0());
+    let theirs = probe_unused(redis.port, redis.is_7_0());
+    let mut mismatches = Vec::new();
+    for ((name, mine), (_, want)) in ours.iter().zip(&theirs) {
+        for (i, (a, b)) in mine.iter().zip(want).enumerate() {
+            if a != b {
+                let value = PROBES.get(i / 2).unwrap_or(&"?");
+                mismatches.push(format!(
+                    "{name} {value:?}: respub {:?}, redis {:?}",
+                    String::from_utf8_lossy(a),
+                    String::from_utf8_lossy(b)
+                ));
+            }
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));

@@ -103,7 +103,7 @@ fn set(s: &mut Session, args: &[Bytes]) {
         match next.apply(&name_text, &value, true) {
             Ok(Applied::Set) => {}
             Ok(Applied::Ignored) => {
-                tracing::warn!(directive = %name_text, "CONFIG SET of a data directive respub does not have; ignored");
+                tracing::warn!(directive = %name_text, "CONFIG SET of a directive respub does not use: CONFIG GET shows it, nothing else changes");
             }
             Err(DirectiveError::Unknown) => {
                 let mut text =

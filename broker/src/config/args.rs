@@ -10,14 +10,15 @@ const TLS_PROTOCOLS: &[&str] = &["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
 
 /// Parses a Redis memory amount: `1gb`, `32mb`, `512k`, plain bytes.
 /// Units are case-insensitive; `k`/`m`/`g` are powers of 1000, `kb`/`mb`/`gb`
-/// powers of 1024, as in Redis' `memtoull`.
+/// powers of 1024, as in Redis' `memtoull`, whose quirks this keeps: no
+/// digits reads as 0 (`""`, `mb`), too many saturate (`strtoull`), and the
+/// unit's product wraps.
 pub fn parse_memory(text: &str) -> Option<u64> {
     let lower = text.to_ascii_lowercase();
     let split = lower
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(lower.len());
     let (digits, unit) = lower.split_at(split);
-    let n: u64 = digits.parse().ok()?;
     let mul: u64 = match unit {
         "" | "b" => 1,
         "k" => 1000,
@@ -28,13 +29,26 @@ pub fn parse_memory(text: &str) -> Option<u64> {
         "gb" => 1024 * 1024 * 1024,
         _ => return None,
     };
-    n.checked_mul(mul)
+    // Redis copies the digits into a 128-byte buffer first.
+    if digits.len() >= 128 {
+        return None;
+    }
+    // Only digits here: parsing fails on overflow alone.
+    let n: u64 = if digits.is_empty() {
+        0
+    } else {
+        digits.parse().unwrap_or(u64::MAX)
+    };
+    Some(n.wrapping_mul(mul))
 }
 
-pub(super) fn int<T: std::str::FromStr>(text: &str) -> Result<T, DirectiveError> {
-    text.parse().map_err(|_| {
-        DirectiveError::Invalid("argument couldn't be parsed into an integer".to_owned())
-    })
+/// An integer as Redis' `string2ll` reads it (no `+`, no leading zeros).
+pub(super) fn int<T: TryFrom<i64>>(text: &str) -> Result<T, DirectiveError> {
+    super::ignored::string2ll(text)
+        .and_then(|n| T::try_from(n).ok())
+        .ok_or_else(|| {
+            DirectiveError::Invalid("argument couldn't be parsed into an integer".to_owned())
+        })
 }
 
 /// An integer in `lo..=hi`, with Redis' range error.

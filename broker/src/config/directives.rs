@@ -12,7 +12,7 @@ use super::args::{
     at_least_1mb, int, memory, one, one_of, optional_path, percentiles, ranged, shown_path, yes_no,
 };
 use super::error::DirectiveError;
-use super::ignored::{self, is_ignored};
+use super::ignored::{self, Context, is_ignored};
 use super::process::{PROCESS, PROTECTED};
 use super::settings::{Config, OutputLimit};
 use super::tls::TLS;
@@ -319,7 +319,7 @@ static NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
     table()
         .filter(|d| d.get.is_some())
         .map(|d| d.name)
-        .chain(ignored::all().filter(|(_, v)| v.is_some()).map(|(n, _)| *n))
+        .chain(ignored::all().filter(|e| e.listed()).map(|e| e.name))
         .collect()
 });
 
@@ -343,25 +343,30 @@ impl Config {
         running: bool,
     ) -> Result<Applied, DirectiveError> {
         let name = name.to_ascii_lowercase();
+        if running && PROTECTED.contains(&name.as_str()) {
+            return Err(DirectiveError::Protected);
+        }
         match directive(&name) {
-            Some(_) if running && PROTECTED.contains(&name.as_str()) => {
-                Err(DirectiveError::Protected)
-            }
             Some(d) if running && !d.settable => Err(DirectiveError::Immutable),
             Some(d) => (d.set)(self, args).map(|()| Applied::Set),
-            None if running && ignored::is_settable(&name) => Ok(Applied::Ignored),
-            None if is_ignored(&name) && running => Err(DirectiveError::Immutable),
-            None if is_ignored(&name) => Ok(Applied::Ignored),
+            None if is_ignored(&name) => {
+                let ctx = Context {
+                    unixsocket: self.unixsocket.is_some(),
+                };
+                self.unused.apply(&name, args, running, ctx)?;
+                Ok(Applied::Ignored)
+            }
             None => Err(DirectiveError::Unknown),
         }
     }
 
     /// The value CONFIG GET shows for `name`, formatted as redis-server
-    /// does; for an ignored directive, redis-server's default.
+    /// does; for an ignored directive, what it was given, or
+    /// redis-server's default.
     pub fn get(&self, name: &str) -> Option<String> {
         match directive(name) {
             Some(d) => d.get.map(|get| get(self)),
-            None => ignored::shown(name).map(str::to_owned),
+            None => self.unused.shown(name),
         }
     }
 
@@ -370,13 +375,19 @@ impl Config {
         NAMES.as_slice()
     }
 
+    /// The Redis directives respub accepts but does not use: checked and
+    /// kept for CONFIG GET only.
+    pub fn unused() -> impl Iterator<Item = &'static str> {
+        ignored::all().map(|e| e.name)
+    }
+
     /// Every directive a configuration may contain: those respub
     /// implements, `include`, and those it accepts unused.
     pub fn accepted() -> impl Iterator<Item = &'static str> {
         table()
             .map(|d| d.name)
             .chain(["include"])
-            .chain(ignored::all().map(|(n, _)| *n))
+            .chain(ignored::all().map(|e| e.name))
     }
 }
 

@@ -4,7 +4,7 @@
 //! and `CONFIG SET`, so an operator's existing redis.conf works unchanged:
 //! directives respub implements are applied, directives that only concern a
 //! keyspace or persistence (`save`, `appendonly`, `maxmemory`, ...) are
-//! accepted with one warning each, and anything else is an error naming the
+//! checked, kept for CONFIG GET and accepted with one warning each, and anything else is an error naming the
 //! line, as redis-server reports it.
 //!
 //! * `settings`: the typed [`Config`] and its values, with Redis' defaults.
@@ -12,7 +12,8 @@
 //!   and CONFIG GET go through as well; `tls` and `process` hold its TLS
 //!   and process parts, `keyspace_events` the flags of
 //!   `notify-keyspace-events`.
-//! * `ignored`: the Redis directives accepted unused.
+//! * `ignored`: the Redis directives accepted unused, checked as Redis
+//!   checks them and shown back by CONFIG GET.
 //! * `args`: a directive's words as typed values; `error`: the refusals.
 //! * `load`: a file plus command-line options, line by line.
 //!
@@ -33,6 +34,7 @@ mod tls;
 pub use args::parse_memory;
 pub use directives::Applied;
 pub use error::{ConfigError, DirectiveError};
+pub use ignored::Unused;
 pub(crate) use loglevel::loglevel_changed;
 pub use loglevel::{on_loglevel_change, tracing_filter};
 pub use settings::{Config, OutputLimit, Supervised, TlsAuthClients};

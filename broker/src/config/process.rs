@@ -11,7 +11,7 @@ use super::settings::Supervised;
 
 /// Directives that CONFIG SET refuses as protected, as Redis does while
 /// `enable-protected-configs` is `no` (its default).
-pub(super) const PROTECTED: &[&str] = &["dir"];
+pub(super) const PROTECTED: &[&str] = &["dir", "dbfilename"];
 
 pub(super) const PROCESS: &[Directive] = &[
     Directive {

@@ -195,6 +195,8 @@ pub struct Config {
     /// `notify-keyspace-events`, as flags: checked and shown, never used
     /// (there is no keyspace).
     pub notify_keyspace_events: u16,
+    /// What the directives respub accepts unused were given.
+    pub unused: super::ignored::Unused,
 }
 
 impl Default for Config {
@@ -240,6 +242,7 @@ impl Default for Config {
             pidfile: None,
             supervised: Supervised::No,
             notify_keyspace_events: 0,
+            unused: super::ignored::Unused::default(),
         }
     }
 }

@@ -123,7 +123,10 @@ fn memory_units() {
     assert_eq!(parse_memory("512k"), Some(512_000));
     assert_eq!(parse_memory("100"), Some(100));
     assert_eq!(parse_memory("10xb"), None);
-    assert_eq!(parse_memory("mb"), None);
+    // memtoull's quirks: no digits is 0, overflow saturates.
+    assert_eq!(parse_memory("mb"), Some(0));
+    assert_eq!(parse_memory("99999999999999999999"), Some(u64::MAX));
+    assert_eq!(parse_memory("-1"), None);
 }
 
 #[test]
@@ -143,8 +146,10 @@ fn config_set_semantics() {
         Err(DirectiveError::Protected)
     );
     assert_eq!(c.apply("save", &opts(&[""]), true), Ok(Applied::Ignored));
+    assert_eq!(c.apply("hz", &opts(&["20"]), true), Ok(Applied::Ignored));
+    assert_eq!(c.get("hz").unwrap(), "20");
     assert_eq!(
-        c.apply("hz", &opts(&["20"]), true),
+        c.apply("rdbchecksum", &opts(&["no"]), true),
         Err(DirectiveError::Immutable)
     );
     assert_eq!(
@@ -170,4 +175,74 @@ fn config_set_semantics() {
         .is_err()
     );
     assert_eq!(c.output_limit_pubsub, before);
+}
+
+/// Directives accepted unused are checked as Redis checks them, and
+/// CONFIG GET shows what they were given, in Redis' canonical form.
+#[test]
+fn unused_directives_keep_checked_values() {
+    let mut c = Config::default();
+    let set = |c: &mut Config, name: &str, value: &str| c.apply(name, &opts(&[value]), true);
+    let invalid = |text: &str| Err(DirectiveError::Invalid(text.to_owned()));
+    assert_eq!(set(&mut c, "maxmemory", "1gb"), Ok(Applied::Ignored));
+    assert_eq!(c.get("maxmemory").unwrap(), "1073741824");
+    assert_eq!(
+        set(&mut c, "maxmemory", "-1"),
+        invalid("argument must be a memory value")
+    );
+    assert_eq!(set(&mut c, "maxmemory-clients", "5%"), Ok(Applied::Ignored));
+    assert_eq!(c.get("maxmemory-clients").unwrap(), "5%");
+    assert_eq!(
+        set(&mut c, "maxmemory-clients", "101%"),
+        invalid("percentage argument must be less or equal to 100")
+    );
+    assert_eq!(
+        set(&mut c, "maxmemory-policy", "ALLKEYS-LRU"),
+        Ok(Applied::Ignored)
+    );
+    assert_eq!(c.get("maxmemory-policy").unwrap(), "allkeys-lru");
+    assert_eq!(
+        set(&mut c, "hz", "05"),
+        invalid("argument couldn't be parsed into an integer")
+    );
+    assert_eq!(set(&mut c, "hz", "100000"), Ok(Applied::Ignored));
+    assert_eq!(c.get("hz").unwrap(), "500");
+    assert_eq!(
+        set(&mut c, "repl-timeout", "0"),
+        invalid("argument must be between 1 and 2147483647 inclusive")
+    );
+    // An alias shares its target's value.
+    assert_eq!(
+        set(&mut c, "hash-max-ziplist-entries", "7"),
+        Ok(Applied::Ignored)
+    );
+    assert_eq!(c.get("hash-max-listpack-entries").unwrap(), "7");
+    assert_eq!(set(&mut c, "save", "+60 05 10 0"), Ok(Applied::Ignored));
+    assert_eq!(c.get("save").unwrap(), "60 5 10 0");
+    assert_eq!(
+        set(&mut c, "save", "0 1"),
+        invalid("Invalid save parameters")
+    );
+    assert_eq!(
+        set(&mut c, "proc-title-template", "{title} {nosuch}"),
+        invalid("template format is invalid or contains unknown variables")
+    );
+    assert_eq!(
+        set(&mut c, "proc-title-template", " {title} "),
+        invalid("template format is invalid or contains unknown variables")
+    );
+    assert_eq!(
+        set(&mut c, "loadmodule", "x.so"),
+        Err(DirectiveError::Unknown)
+    );
+    assert_eq!(c.get("loadmodule"), None);
+}
+
+/// A file's `save` lines add up, as redis.conf's do; `save ""` clears them.
+#[test]
+fn save_lines_of_a_file_add_up() {
+    let (c, _) = Config::load("save 900 1\nsave 300 10\n", &[]).unwrap();
+    assert_eq!(c.get("save").unwrap(), "900 1 300 10");
+    let (c, _) = Config::load("save 900 1\nsave \"\"\n", &[]).unwrap();
+    assert_eq!(c.get("save").unwrap(), "");
 }
