@@ -44,7 +44,7 @@ pub fn parse_memory(text: &str) -> Option<u64> {
 
 /// An integer as Redis' `string2ll` reads it (no `+`, no leading zeros).
 pub(super) fn int<T: TryFrom<i64>>(text: &str) -> Result<T, DirectiveError> {
-    super::ignored::string2ll(text)
+    crate::parse::string2ll(text.as_bytes())
         .and_then(|n| T::try_from(n).ok())
         .ok_or_else(|| {
             DirectiveError::Invalid("argument couldn't be parsed into an integer".to_owned())

@@ -4,6 +4,7 @@
 //! CONFIG GET shows what was set, in Redis' canonical form.
 
 use super::super::error::DirectiveError;
+use crate::parse::string2ll;
 
 /// `INT_MAX`, the upper bound of Redis' `int` directives.
 pub(super) const INT_MAX: i128 = i32::MAX as i128;
@@ -177,18 +178,6 @@ fn one_of(value: &str, words: &[&str]) -> Result<String, DirectiveError> {
         })
 }
 
-/// Redis' `string2ll`: an optional `-`, then digits without a leading zero
-/// (but `0` itself); no `+`, no spaces.
-pub(in crate::config) fn string2ll(text: &str) -> Option<i64> {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    let well_formed = match digits.as_bytes() {
-        [b'0'] => true,
-        [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
-        _ => false,
-    };
-    if well_formed { text.parse().ok() } else { None }
-}
-
 fn number(value: &str, lo: i128, hi: i128, unit: Unit) -> Result<String, DirectiveError> {
     let memory = match unit {
         Unit::Plain => None,
@@ -198,7 +187,7 @@ fn number(value: &str, lo: i128, hi: i128, unit: Unit) -> Result<String, Directi
         Unit::MemoryOrPercent => value
             .strip_suffix('%')
             .filter(|digits| !digits.is_empty())
-            .and_then(string2ll)
+            .and_then(|digits| string2ll(digits.as_bytes()))
             .filter(|n| *n >= 0),
         _ => None,
     };
@@ -211,7 +200,7 @@ fn number(value: &str, lo: i128, hi: i128, unit: Unit) -> Result<String, Directi
             )));
         }
         (None, Some(p), _) => return Ok(format!("{p}%")),
-        (None, None, Unit::Plain) => string2ll(value)
+        (None, None, Unit::Plain) => string2ll(value.as_bytes())
             .map(i128::from)
             .ok_or_else(|| invalid("argument couldn't be parsed into an integer"))?,
         (None, None, Unit::Memory) => return Err(invalid("argument must be a memory value")),

@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 
 pub(super) use self::kind::Context;
 use self::kind::Kind;
-pub(super) use self::kind::string2ll;
 use self::kind::{INT_MAX, LLONG_MAX, ULLONG_MAX, Unit};
 use super::error::DirectiveError;
 
