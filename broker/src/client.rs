@@ -20,7 +20,7 @@ use crate::outbound::{Frame, Outbound, Pushed};
 use crate::stats::Stats;
 
 /// Mutable descriptive fields, read by `CLIENT LIST` and `CLIENT INFO`.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Meta {
     /// `CLIENT SETNAME`.
     pub name: Option<Bytes>,
@@ -38,6 +38,27 @@ pub struct Meta {
     pub qbuf_free: usize,
     /// The ACL user the client is logged in as.
     pub user: Bytes,
+    /// Commands queued since MULTI (`multi=`), -1 outside a transaction.
+    pub multi: i64,
+    /// Bytes of their arguments (`multi-mem=`).
+    pub multi_mem: usize,
+}
+
+impl Default for Meta {
+    fn default() -> Self {
+        Self {
+            name: None,
+            lib_name: Bytes::new(),
+            lib_ver: Bytes::new(),
+            last_cmd: "",
+            db: 0,
+            qbuf: 0,
+            qbuf_free: 0,
+            user: Bytes::new(),
+            multi: -1,
+            multi_mem: 0,
+        }
+    }
 }
 
 /// `CLIENT NO-EVICT ON`: flag `e`.
@@ -217,7 +238,7 @@ impl Client {
             + out.omem;
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={sub} psub={psub} \
-             ssub={ssub} multi=-1 qbuf={} qbuf-free={} argv-mem={argv} multi-mem=0 rbs={} rbp={} obl={} \
+             ssub={ssub} multi={} qbuf={} qbuf-free={} argv-mem={argv} multi-mem={} rbs={} rbp={} obl={} \
              oll={} omem={} tot-mem={tot_mem} events={} cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
@@ -226,10 +247,12 @@ impl Client {
             String::from_utf8_lossy(meta.name.as_deref().unwrap_or_default()),
             self.created.elapsed().as_secs(),
             self.idle_secs(),
-            self.flags_field(sub + psub + ssub > 0),
+            self.flags_field(sub + psub + ssub > 0, meta.multi >= 0),
             meta.db,
+            meta.multi,
             meta.qbuf,
             meta.qbuf_free,
+            meta.multi_mem,
             out.rbs,
             out.rbp,
             out.obl,
@@ -249,10 +272,11 @@ impl Client {
     }
 
     /// `flags=`: the letters of the flags respub has, in Redis' order, or `N`.
-    fn flags_field(&self, pubsub: bool) -> String {
+    fn flags_field(&self, pubsub: bool, multi: bool) -> String {
         let flags = self.flags.load(Ordering::Relaxed);
         let letters = [
             (pubsub, 'P'),
+            (multi, 'x'),
             (flags & BLOCKED != 0, 'b'),
             (self.unix, 'U'),
             (flags & NO_EVICT != 0, 'e'),

@@ -6,6 +6,7 @@
 //! the error Redis would give it, not just any error.
 
 mod acl;
+mod admit;
 mod client;
 mod command;
 mod config;
@@ -13,6 +14,7 @@ mod hello;
 mod info;
 mod latency;
 mod monitor;
+mod multi;
 mod pause;
 mod ping;
 mod publish;
@@ -23,7 +25,6 @@ mod subscribe;
 
 use bytes::Bytes;
 
-use crate::acl::{ChannelArg, Denied, Reason, User};
 use crate::cmdstats::{CommandStats, SlotId};
 use crate::session::Session;
 use crate::stats::Stats;
@@ -39,6 +40,17 @@ pub(crate) const NO_AUTH: u8 = 2;
 pub(crate) const ADMIN: u8 = 4;
 /// Redis' `may-replicate` flag: held by `CLIENT PAUSE WRITE`.
 pub(crate) const MAY_REPLICATE: u8 = 8;
+/// Redis' `no-multi` flag: refused between MULTI and EXEC.
+pub(crate) const NO_MULTI: u8 = 16;
+/// Runs at once between MULTI and EXEC instead of being queued (MULTI,
+/// EXEC, DISCARD, WATCH, QUIT, RESET).
+pub(crate) const TX_CONTROL: u8 = 32;
+/// Replies with push frames (the SUBSCRIBE family, Redis'
+/// `cmdHasPushAsReply`): inside EXEC they stay in place in its reply.
+pub(crate) const PUSH_REPLY: u8 = 64;
+
+pub(crate) use admit::denial;
+pub(crate) use multi::Transaction;
 
 /// One command or subcommand.
 #[derive(Debug)]
@@ -105,6 +117,11 @@ pub(crate) static COMMANDS: &[Spec] = &[
     acl::ACL,
     slowlog::SLOWLOG,
     latency::LATENCY,
+    multi::MULTI,
+    multi::EXEC,
+    multi::DISCARD,
+    multi::WATCH,
+    multi::UNWATCH,
 ];
 
 /// Finds `name` in a table of commands, or of one container's subcommands
@@ -190,86 +207,66 @@ pub(crate) fn command_stats() -> CommandStats {
     CommandStats::new(subs.iter().map(|(name, subs)| (*name, &subs[..])))
 }
 
-/// A command refused by ACL.
-pub(crate) struct Refusal<'a> {
-    /// What ACL LOG records.
-    pub reason: Reason,
-    /// The command's full name, or the channel refused.
-    pub object: &'a [u8],
-    /// The NOPERM error text.
-    pub text: String,
-}
-
-/// Why `user` may not run `spec` with `args`; `None` if it may. Channels
-/// are checked as Redis does: by glob for the channels of SUBSCRIBE,
-/// SSUBSCRIBE, PUBLISH and SPUBLISH, literally for PSUBSCRIBE's patterns;
-/// unsubscribing is never refused.
-pub(crate) fn denial<'a>(user: &User, spec: &'a Spec, args: &'a [Bytes]) -> Option<Refusal<'a>> {
-    if user.unrestricted() || spec.flags & NO_AUTH != 0 {
-        return None;
-    }
-    let id = crate::acl::TABLE.id(spec.name)?;
-    let first_arg = args
-        .get(if spec.name.contains('|') { 2 } else { 1 })
-        .map(|a| &a[..]);
-    let names = match spec.name {
-        "subscribe" | "ssubscribe" | "psubscribe" => args.get(1..).unwrap_or_default(),
-        "publish" | "spublish" => args.get(1..2).unwrap_or_default(),
-        _ => &[],
-    };
-    let pattern = spec.name == "psubscribe";
-    let channels: Vec<ChannelArg<'_>> = names
-        .iter()
-        .map(|n| ChannelArg { name: n, pattern })
-        .collect();
-    match user.check(id, first_arg, &channels) {
-        Ok(()) => None,
-        Err((Denied::Command, _)) => Some(Refusal {
-            reason: Reason::Command,
-            object: spec.name.as_bytes(),
-            text: format!(
-                "NOPERM User {} has no permissions to run the '{}' command",
-                String::from_utf8_lossy(&user.name),
-                spec.name
-            ),
-        }),
-        Err((Denied::Channel, i)) => Some(Refusal {
-            reason: Reason::Channel,
-            object: names.get(i).map(|n| &n[..]).unwrap_or_default(),
-            text: "NOPERM No permissions to access a channel".to_owned(),
-        }),
-    }
-}
-
 /// Runs one request and leaves its output in the session's buffers.
 #[doc(hidden)]
 pub fn execute(s: &mut Session, args: &[Bytes]) {
     s.skip_this = std::mem::take(&mut s.skip_next);
     s.refresh_user();
     let Some((slot, spec)) = resolve_for(s, args) else {
+        flag_transaction(s);
         return s.end_run();
     };
     s.begin_run(slot, args);
-    if !admit(s, spec, args) {
+    if let Some(rejection) = admit::refusal(s, spec, args) {
+        flag_transaction(s);
+        rejection.reply(s, spec, args);
         return s.shared.cmdstats.reject(slot);
     }
     s.client.meta.lock().last_cmd = spec.name;
     // After every check, as Redis' processCommand: a held command that
     // would fail fails at once.
-    let may_replicate = spec.flags & MAY_REPLICATE != 0;
+    let may_replicate = spec.flags & MAY_REPLICATE != 0
+        || (spec.name == "exec" && s.multi.as_ref().is_some_and(Transaction::may_replicate));
     if s.shared.pause.holds(may_replicate) {
         s.skip_next = std::mem::take(&mut s.skip_this);
         s.postponed = Some(crate::session::Postponed { may_replicate });
         return;
     }
-    // Counted when run, as Redis counts calls: refused and held commands
-    // are not processed.
+    if spec.flags & TX_CONTROL == 0 {
+        if let Some(tx) = s.multi.as_mut() {
+            tx.queue(slot, spec, args);
+            let (_, bytes) = tx.size();
+            s.sync_multi();
+            s.reply().simple(b"QUEUED");
+            // The queue is unparsed input kept for later: bounded as the
+            // query buffer is (Redis leaves it to maxmemory-clients).
+            if bytes > s.shared.config.load().client_query_buffer_limit {
+                tracing::warn!(
+                    client = s.client.id,
+                    "closing client whose MULTI queue reached max query buffer length"
+                );
+                s.close = crate::session::Close::AfterReply;
+            }
+            return;
+        }
+    }
+    // Counted when run, as Redis counts calls: refused, held and queued
+    // commands are not processed.
     Stats::add(&s.shared.stats.commands_processed, 1);
     let errors = s.errors;
     (spec.run)(s, args);
+    // EXEC timed its commands one by one: its own call starts a new run.
+    s.begin_run(slot, args);
     s.count_call(s.errors != errors);
     if s.shared.monitors.any() && spec.flags & ADMIN == 0 {
-        s.monitor_line = Some(monitor::line(s, args));
+        s.monitor_lines.push(monitor::line(s, args));
+    }
+}
+
+/// A refused command makes the transaction it was sent in abort at EXEC.
+fn flag_transaction(s: &mut Session) {
+    if let Some(tx) = s.multi.as_mut() {
+        tx.flag();
     }
 }
 
@@ -294,42 +291,6 @@ fn resolve_for(s: &mut Session, args: &[Bytes]) -> Option<(SlotId, &'static Spec
             None
         }
     }
-}
-
-/// The checks Redis' processCommand makes after the lookup, in its order:
-/// arity, authentication, ACL, the RESP2 subscribed-mode restriction.
-/// False when the request is refused, with the refusal already replied.
-fn admit(s: &mut Session, spec: &'static Spec, args: &[Bytes]) -> bool {
-    if !spec.arity_ok(args.len()) {
-        arity_error(s, spec.name);
-        return false;
-    }
-    if !s.authenticated && spec.flags & NO_AUTH == 0 {
-        s.error(b"NOAUTH Authentication required.");
-        return false;
-    }
-    if let Some(refusal) = denial(&s.user, spec, args) {
-        let max = s.shared.config.load().acllog_max_len;
-        s.shared.acl.log.add(
-            refusal.reason,
-            refusal.object,
-            &s.user.name,
-            s.client.info_line(),
-            usize::try_from(max).unwrap_or(usize::MAX),
-        );
-        s.shared.stats.count_acl_denial(refusal.reason);
-        s.error(refusal.text.as_bytes());
-        return false;
-    }
-    if s.subscribed() && !s.resp3 && spec.flags & PUBSUB_CONTEXT == 0 {
-        let text = format!(
-            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-            spec.name
-        );
-        s.error(text.as_bytes());
-        return false;
-    }
-    true
 }
 
 /// Parses an integer argument the way Redis' `getLongLongFromObject` does.

@@ -21,6 +21,14 @@ pub(crate) const MONITOR: Spec = Spec {
 };
 
 fn monitor(s: &mut Session, _: &[Bytes]) {
+    // Inside EXEC a client expects one reply per command.
+    if s.in_exec {
+        return s.error(b"ERR MONITOR isn't allowed for DENY BLOCKING client");
+    }
+    // Redis ignores a second MONITOR, without a reply.
+    if s.monitoring {
+        return;
+    }
     s.shared.monitors.add(&s.client);
     s.monitoring = true;
     s.reply().ok();

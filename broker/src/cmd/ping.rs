@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{NO_AUTH, PUBSUB_CONTEXT, Spec, arity_error, parse_int};
+use super::{NO_AUTH, PUBSUB_CONTEXT, Spec, TX_CONTROL, arity_error, parse_int};
 use crate::session::{Close, Session};
 
 pub(crate) const PING: Spec = Spec {
@@ -29,14 +29,14 @@ pub(crate) const SELECT: Spec = Spec {
 pub(crate) const QUIT: Spec = Spec {
     name: "quit",
     arity: -1,
-    flags: PUBSUB_CONTEXT | NO_AUTH,
+    flags: PUBSUB_CONTEXT | NO_AUTH | TX_CONTROL,
     subcommands: &[],
     run: quit,
 };
 pub(crate) const RESET: Spec = Spec {
     name: "reset",
     arity: 1,
-    flags: PUBSUB_CONTEXT | NO_AUTH,
+    flags: PUBSUB_CONTEXT | NO_AUTH | TX_CONTROL,
     subcommands: &[],
     run: reset,
 };
@@ -94,6 +94,8 @@ fn reset(s: &mut Session, _: &[Bytes]) {
     let default = s.shared.acl.default_user();
     s.authenticated = default.nopass() && default.enabled();
     s.set_user(default);
+    s.multi = None;
+    s.sync_multi();
     s.reply_off = false;
     s.skip_next = false;
     s.skip_this = false;

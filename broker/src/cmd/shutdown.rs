@@ -6,13 +6,13 @@
 
 use bytes::Bytes;
 
-use super::{ADMIN, Spec, is};
+use super::{ADMIN, NO_MULTI, Spec, is};
 use crate::session::{Close, Session};
 
 pub(crate) const SHUTDOWN: Spec = Spec {
     name: "shutdown",
     arity: -1,
-    flags: ADMIN,
+    flags: ADMIN | NO_MULTI,
     subcommands: &[],
     run: shutdown,
 };

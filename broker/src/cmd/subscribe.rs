@@ -8,11 +8,11 @@
 
 use bytes::Bytes;
 
-use super::{PUBSUB_CONTEXT, Spec};
+use super::{PUBSUB_CONTEXT, PUSH_REPLY, Spec};
 use crate::registry::Kind;
 use crate::session::Session;
 
-const FLAGS: u8 = PUBSUB_CONTEXT;
+const FLAGS: u8 = PUBSUB_CONTEXT | PUSH_REPLY;
 
 pub(crate) const SUBSCRIBE: Spec = Spec {
     name: "subscribe",

@@ -78,8 +78,13 @@ pub struct Session {
     pub wake_self: bool,
     /// This client ran MONITOR.
     pub monitoring: bool,
-    /// The MONITOR line of the current command, fed after its reply.
-    pub monitor_line: Option<Bytes>,
+    /// The MONITOR lines of the current command (and of the commands an
+    /// EXEC ran, first), fed after its reply.
+    pub monitor_lines: Vec<Bytes>,
+    /// The transaction MULTI opened, until EXEC, DISCARD or RESET.
+    pub(crate) multi: Option<crate::cmd::Transaction>,
+    /// EXEC is running its queue (Redis' `CLIENT_DENY_BLOCKING`).
+    pub in_exec: bool,
     /// Error replies so far: a command that added one failed
     /// (commandstats' `failed_calls`).
     pub errors: u64,
@@ -127,7 +132,9 @@ impl Session {
             fanout: Fanout::default(),
             wake_self: false,
             monitoring: false,
-            monitor_line: None,
+            monitor_lines: Vec::new(),
+            multi: None,
+            in_exec: false,
             errors: 0,
             run: None,
             track_latency: true,
@@ -208,6 +215,15 @@ impl Session {
         self.client.set_resp3(on);
     }
 
+    /// Shows the transaction's state in CLIENT LIST (`flags=x`, `multi=`,
+    /// `multi-mem=`), after MULTI, each queued command and its end.
+    pub fn sync_multi(&self) {
+        let size = self.multi.as_ref().map(crate::cmd::Transaction::size);
+        let mut meta = self.client.meta.lock();
+        meta.multi = size.map_or(-1, |(n, _)| i64::try_from(n).unwrap_or(i64::MAX));
+        meta.multi_mem = size.map_or(0, |(_, bytes)| bytes);
+    }
+
     /// Stops monitoring (RESET, disconnect).
     pub fn stop_monitoring(&mut self) {
         if std::mem::take(&mut self.monitoring) {
@@ -236,12 +252,13 @@ impl Session {
     /// monitors (after the reply, as Redis does).
     pub fn flush(&mut self) {
         self.flush_replies();
-        if let Some(line) = self.monitor_line.take() {
+        for line in self.monitor_lines.drain(..) {
             self.shared.monitors.feed(&line);
         }
     }
 
-    fn flush_replies(&mut self) {
+    /// Hands the replies so far to the outbound queue (see [`Session::flush`]).
+    pub(crate) fn flush_replies(&mut self) {
         if self.out.is_empty() && self.pushes.is_empty() {
             return;
         }
