@@ -1,12 +1,14 @@
 //! The listening sockets: bound by Redis' `bind` rules, and replaced while
-//! the server runs when `CONFIG SET port` or `CONFIG SET bind` asks, as in
+//! the server runs when `CONFIG SET port`, `tls-port` or `bind` asks, as in
 //! Redis 7, without touching the clients already connected.
 //!
 //! The set owns every listener; an accept loop holds only a [`Weak`] handle
 //! and upgrades it for each poll. Dropping a listener here therefore closes
 //! its socket at once, inside the command that asked, which is what lets a
 //! `bind` change free an address before binding an overlapping one (`*` to
-//! `127.0.0.1` on the same port), as Redis' close-then-bind does.
+//! `127.0.0.1` on the same port), as Redis' close-then-bind does. A port
+//! change binds the new sockets before closing the old, so that a port in
+//! use changes nothing.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -113,6 +115,10 @@ impl Drop for Open {
 #[derive(Debug, Default)]
 pub struct Listening {
     open: Mutex<Vec<Open>>,
+    /// The acceptor of the TLS listeners, kept while `tls-port` is 0 so
+    /// that turning it on again serves the same setup, as Redis keeps its
+    /// TLS context; `None` until TLS is first configured.
+    tls: Mutex<Option<Acceptor>>,
     /// Where accept loops and connections run, so shutdown waits for them.
     pub(crate) tracker: TaskTracker,
     /// TLS handshakes under way: they count against `maxclients`, as Redis
@@ -121,19 +127,75 @@ pub struct Listening {
     pub(crate) handshakes: Arc<AtomicUsize>,
 }
 
-/// Which listeners a [`Listening::rebind`] replaces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Change {
-    /// `port`: the new plain listeners are bound before the old close.
-    Port,
-    /// `bind`: plain and TLS listeners close first, then the new addresses
-    /// are bound; on failure the old ones are bound again.
-    Bind,
+/// Where the plain and TLS listeners of one configuration listen.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoints<'a> {
+    /// The `bind` addresses.
+    pub(crate) bind: &'a [String],
+    /// `port`; 0 for no plain listener.
+    pub(crate) port: u16,
+    /// `tls-port` and the acceptor of its listeners; `None` for none.
+    pub(crate) tls: Option<(u16, Acceptor)>,
+}
+
+/// One kind of listener moving to another port, as `CONFIG SET port` and
+/// `CONFIG SET tls-port` ask.
+#[derive(Debug, Clone)]
+pub(crate) enum Move {
+    /// The plain listeners to `port` (0: closed).
+    Plain(u16),
+    /// The TLS listeners to `tls-port` with this acceptor (`None`: closed).
+    Tls(Option<(u16, Acceptor)>),
+}
+
+/// The sockets of one or more [`Move`]s, bound but not yet accepting, so
+/// that every port of a CONFIG SET can be tried before anything changes;
+/// dropped, it closes them again. [`Listening::finish`] puts it in force.
+#[derive(Debug, Default)]
+pub(crate) struct Moved {
+    fresh: Vec<Listener>,
+    /// The new `port`, if the plain listeners move.
+    plain: Option<u16>,
+    /// Whether the TLS listeners move.
+    tls: bool,
+}
+
+impl Moved {
+    /// Binds the new sockets of `to` on the `bind` addresses.
+    ///
+    /// # Errors
+    ///
+    /// The first address that could not be bound; what was bound before
+    /// stays here.
+    pub(crate) fn bind(&mut self, bind: &[String], to: &Move) -> Result<(), BindError> {
+        let endpoints = match to {
+            Move::Plain(port) => Endpoints {
+                bind,
+                port: *port,
+                tls: None,
+            },
+            Move::Tls(tls) => Endpoints {
+                bind,
+                port: 0,
+                tls: tls.clone(),
+            },
+        };
+        self.fresh.extend(bind_endpoints(&endpoints)?);
+        match to {
+            Move::Plain(port) => self.plain = Some(*port),
+            Move::Tls(_) => self.tls = true,
+        }
+        Ok(())
+    }
 }
 
 impl Listening {
-    /// Takes ownership of `listener` and starts its accept loop.
+    /// Takes ownership of `listener` and starts its accept loop; the first
+    /// TLS listener's acceptor becomes the one CONFIG SET updates.
     pub(crate) fn add(&self, shared: &Arc<Shared>, listener: Listener) {
+        if let Listener::Tls(_, acceptor) = &listener {
+            self.tls.lock().get_or_insert_with(|| acceptor.clone());
+        }
         let open = Open {
             listener: Arc::new(listener),
             closed: CancellationToken::new(),
@@ -143,27 +205,31 @@ impl Listening {
         self.open.lock().push(open);
     }
 
-    /// Closes the listeners `which` selects and returns the TLS acceptor
-    /// and port they served, if any.
-    fn close(&self, which: Change) -> Option<(Acceptor, u16)> {
-        let mut open = self.open.lock();
-        let mut tls = None;
-        open.retain(|o| match &*o.listener {
-            Listener::Tcp(_) => false,
-            Listener::Tls(l, acceptor) if which == Change::Bind => {
-                if let Ok(addr) = l.local_addr() {
-                    tls = Some((acceptor.clone(), addr.port()));
-                }
-                false
-            }
-            _ => true,
-        });
-        tls
+    /// The acceptor TLS listeners use, once TLS has been configured.
+    pub(crate) fn acceptor(&self) -> Option<Acceptor> {
+        self.tls.lock().clone()
     }
 
-    /// Listens on `to` (`bind` addresses and `port`) instead of `from`, as
-    /// `CONFIG SET port` (`Change::Port`) or `CONFIG SET bind`
-    /// (`Change::Bind`) do in Redis. Connected clients are not affected.
+    /// Makes `acceptor` the one TLS listeners use from now on (TLS
+    /// configured for the first time by CONFIG SET).
+    pub(crate) fn set_acceptor(&self, acceptor: Acceptor) {
+        *self.tls.lock() = Some(acceptor);
+    }
+
+    /// Closes the plain listeners if `plain`, the TLS ones if `tls`.
+    fn close(&self, plain: bool, tls: bool) {
+        self.open.lock().retain(|o| match &*o.listener {
+            Listener::Tcp(_) => !plain,
+            Listener::Tls(..) => !tls,
+            Listener::Unix(_) => true,
+        });
+    }
+
+    /// Listens on `to` instead of `from`, as `CONFIG SET bind` does in
+    /// Redis: plain and TLS listeners close first, so that an address can
+    /// be bound again on the same port, then the new addresses are bound;
+    /// on failure the old ones are bound again. Connected clients are not
+    /// affected.
     ///
     /// # Errors
     ///
@@ -171,64 +237,71 @@ impl Listening {
     pub(crate) fn rebind(
         &self,
         shared: &Arc<Shared>,
-        change: Change,
-        to: (&[String], u16),
-        from: (&[String], u16),
+        to: &Endpoints<'_>,
+        from: &Endpoints<'_>,
     ) -> Result<(), BindError> {
-        let bind_on = |(specs, port): (&[String], u16), tls: &Option<(Acceptor, u16)>| {
-            let mut fresh = if port == 0 {
-                Vec::new()
-            } else {
-                bind_all(specs, port)?
-                    .into_iter()
-                    .map(Listener::Tcp)
-                    .collect()
-            };
-            if let Some((acceptor, tls_port)) = tls {
-                let secure = bind_all(specs, *tls_port)?;
-                fresh.extend(
-                    secure
-                        .into_iter()
-                        .map(|l| Listener::Tls(l, acceptor.clone())),
-                );
-            }
-            Ok::<_, BindError>(fresh)
-        };
-        let fresh = match change {
-            Change::Port => {
-                let fresh = bind_on(to, &None)?;
-                self.close(Change::Port);
-                fresh
-            }
-            Change::Bind => {
-                let tls = self.close(Change::Bind);
-                match bind_on(to, &tls) {
-                    Ok(fresh) => fresh,
+        self.close(true, true);
+        let fresh = match bind_endpoints(to) {
+            Ok(fresh) => fresh,
+            Err(err) => {
+                tracing::warn!(%err, "Failed to bind, trying to restore old listening sockets.");
+                match bind_endpoints(from) {
+                    Ok(old) => old.into_iter().for_each(|l| self.add(shared, l)),
                     Err(err) => {
-                        tracing::warn!(%err, "Failed to bind, trying to restore old listening sockets.");
-                        match bind_on(from, &tls) {
-                            Ok(old) => old.into_iter().for_each(|l| self.add(shared, l)),
-                            Err(err) => {
-                                tracing::error!(%err, "Failed to restore old listening sockets.")
-                            }
-                        }
-                        return Err(err);
+                        tracing::error!(%err, "Failed to restore old listening sockets.")
                     }
                 }
+                return Err(err);
             }
         };
-        for listener in fresh {
+        self.start(shared, fresh);
+        shared.port.store(to.port, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Closes the listeners `moved` replaces and starts its own, which
+    /// were bound before any old one closes, so connected clients and the
+    /// other listeners are not affected.
+    pub(crate) fn finish(&self, shared: &Arc<Shared>, moved: Moved) {
+        self.close(moved.plain.is_some(), moved.tls);
+        self.start(shared, moved.fresh);
+        if let Some(port) = moved.plain {
+            shared.port.store(port, Ordering::Relaxed);
+        }
+    }
+
+    fn start(&self, shared: &Arc<Shared>, listeners: Vec<Listener>) {
+        for listener in listeners {
             log_ready(&listener);
             self.add(shared, listener);
         }
-        shared.port.store(to.1, Ordering::Relaxed);
-        Ok(())
     }
 
     /// Closes every listener (at shutdown).
     pub(crate) fn close_all(&self) {
         self.open.lock().clear();
     }
+}
+
+/// The plain and TLS listeners of `endpoints`, all or none.
+fn bind_endpoints(endpoints: &Endpoints<'_>) -> Result<Vec<Listener>, BindError> {
+    let mut fresh: Vec<Listener> = if endpoints.port == 0 {
+        Vec::new()
+    } else {
+        bind_all(endpoints.bind, endpoints.port)?
+            .into_iter()
+            .map(Listener::Tcp)
+            .collect()
+    };
+    if let Some((port, acceptor)) = endpoints.tls.as_ref().filter(|(port, _)| *port != 0) {
+        let secure = bind_all(endpoints.bind, *port)?;
+        fresh.extend(
+            secure
+                .into_iter()
+                .map(|l| Listener::Tls(l, acceptor.clone())),
+        );
+    }
+    Ok(fresh)
 }
 
 /// The readiness line of one listener, which operators and tests wait for.

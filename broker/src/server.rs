@@ -75,11 +75,16 @@ pub async fn run(
 /// loaded; per-client failures are handled on their connection.
 pub async fn serve(
     listeners: Vec<Listener>,
-    config: Config,
+    mut config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
     let mut port = 0;
     for l in &listeners {
+        // A TLS listener given without `tls-port` defines it, so that
+        // CONFIG GET shows it and CONFIG SET of a TLS file reconfigures it.
+        if let (Listener::Tls(l, _), 0) = (l, config.tls_port) {
+            config.tls_port = l.local_addr()?.port();
+        }
         // An unreadable address is a listener that cannot serve.
         match l {
             Listener::Tcp(l) => {

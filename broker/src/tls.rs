@@ -1,23 +1,35 @@
 //! TLS listeners, configured with redis-server's `tls-*` directives.
 //!
-//! Certificates are read once, when the listener is built at startup, so a
-//! missing or broken file stops the server before it accepts anyone, with
-//! the directive and the file named. The handshake itself runs in each
-//! connection's own task (see `server`), never in the accept loop, and is
-//! given [`HANDSHAKE_TIMEOUT`] to finish.
+//! At startup the files are read before anything is bound, so a missing or
+//! broken file stops the server before it accepts anyone, with the
+//! directive and the file named. While the server runs, CONFIG SET of a
+//! certificate, key, CA or `tls-protocols` directive reads the files again
+//! into a whole new [`Setup`] built from the candidate configuration (a
+//! `tls-auth-clients` change rebuilds it from the files as last read, as
+//! Redis does) and, only if that succeeds, installs it in the [`Acceptor`]
+//! every TLS listener shares (see `cmd::config`): handshakes that start
+//! afterwards use it, connections already up keep theirs, and a failure
+//! leaves the old one serving, as in Redis 7. The current setup is behind
+//! an [`ArcSwap`], so a handshake reads it without a lock.
+//!
+//! The handshake itself runs in each connection's own task (see `server`),
+//! never in the accept loop, and is given [`HANDSHAKE_TIMEOUT`] to finish.
 
-use std::path::{Path, PathBuf};
+mod files;
+mod no_ca;
+
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::RootCertStore;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use arc_swap::ArcSwap;
 use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::ClientCertVerifier;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::server::TlsStream;
 
 use crate::config::{Config, TlsAuthClients};
+use files::Loaded;
 
 /// How long a client has to complete the handshake: a peer that connects
 /// and sends nothing must not hold a connection slot for ever.
@@ -58,51 +70,74 @@ pub enum TlsError {
     /// `tls-protocols` names only versions rustls does not implement.
     #[error("tls-protocols '{0}' names no version respub supports (TLSv1.2, TLSv1.3)")]
     Protocols(String),
+    /// `tls-protocols` names something that is not a TLS version.
+    #[error(
+        "Invalid tls-protocols specified. Use a combination of 'TLSv1', 'TLSv1.1', 'TLSv1.2' and 'TLSv1.3' (not '{0}')."
+    )]
+    UnknownProtocol(String),
     /// rustls refused the combination (a key that does not match the
     /// certificate, an unusable CA certificate).
     #[error("TLS setup: {0}")]
     Rustls(String),
 }
 
-/// Accepts TLS connections with the configured certificate and client
-/// authentication policy; cheap to clone (one per listener).
-#[derive(Clone)]
-pub struct Acceptor {
-    inner: tokio_rustls::TlsAcceptor,
+/// One complete TLS configuration, ready to serve: what the files held
+/// and the rustls configuration built from them and `tls-auth-clients`.
+pub struct Setup {
+    loaded: Arc<Loaded>,
+    auth: TlsAuthClients,
+    server: Arc<rustls::ServerConfig>,
 }
 
-impl std::fmt::Debug for Acceptor {
+impl std::fmt::Debug for Setup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Acceptor").finish_non_exhaustive()
+        // Not the key.
+        f.debug_struct("Setup").finish_non_exhaustive()
     }
 }
 
-impl Acceptor {
-    /// Reads the `tls-*` directives' files and builds the acceptor.
+impl Setup {
+    /// Reads the `tls-*` directives' files and builds the configuration,
+    /// as Redis' `tlsConfigure` does at startup and for CONFIG SET of a
+    /// file, CA or `tls-protocols` directive.
     ///
     /// # Errors
     ///
     /// [`TlsError`], naming the directive and file at fault.
-    pub fn from_config(config: &Config) -> Result<Self, TlsError> {
-        let cert_path = config
-            .tls_cert_file
-            .as_deref()
-            .ok_or(TlsError::Missing("tls-cert-file"))?;
-        let key_path = config
-            .tls_key_file
-            .as_deref()
-            .ok_or(TlsError::Missing("tls-key-file"))?;
-        let chain = certificates("tls-cert-file", cert_path)?;
-        let key = private_key(key_path)?;
+    pub fn load(config: &Config) -> Result<Self, TlsError> {
+        Self::build(Arc::new(Loaded::read(config)?), config.tls_auth_clients)
+    }
 
+    /// The same files with another `tls-auth-clients`, which Redis applies
+    /// without reading anything again. With no CA, `yes` and `optional`
+    /// refuse every certificate (see `no_ca`), as Redis' empty CA store
+    /// does.
+    ///
+    /// # Errors
+    ///
+    /// rustls refused to build the verifier.
+    pub fn with_auth(&self, mode: TlsAuthClients) -> Result<Self, TlsError> {
+        Self::build(Arc::clone(&self.loaded), mode)
+    }
+
+    /// The `tls-auth-clients` it was built for.
+    pub fn auth(&self) -> TlsAuthClients {
+        self.auth
+    }
+
+    fn build(loaded: Arc<Loaded>, mode: TlsAuthClients) -> Result<Self, TlsError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let roots = ca_roots(config)?;
-        let verifier = match (config.tls_auth_clients, roots) {
+        let verifier: Option<Arc<dyn ClientCertVerifier>> = match (mode, &loaded.roots) {
             (TlsAuthClients::No, _) => None,
-            (mode, None) => return Err(TlsError::NoCa(mode.name())),
+            (mode, None) => Some(Arc::new(no_ca::NoCa {
+                mandatory: mode == TlsAuthClients::Yes,
+                algorithms: provider.signature_verification_algorithms,
+            })),
             (mode, Some(roots)) => {
-                let builder =
-                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+                let builder = WebPkiClientVerifier::builder_with_provider(
+                    Arc::clone(roots),
+                    provider.clone(),
+                );
                 let builder = if mode == TlsAuthClients::Optional {
                     builder.allow_unauthenticated()
                 } else {
@@ -115,26 +150,70 @@ impl Acceptor {
                 )
             }
         };
-        let versions = protocol_versions(&config.tls_protocols)?;
         let builder = rustls::ServerConfig::builder_with_provider(provider)
-            .with_protocol_versions(&versions)
+            .with_protocol_versions(&loaded.versions)
             .map_err(|e| TlsError::Rustls(e.to_string()))?;
         let builder = match verifier {
             Some(v) => builder.with_client_cert_verifier(v),
             None => builder.with_no_client_auth(),
         };
         let server = builder
-            .with_single_cert(chain, key)
+            .with_single_cert(loaded.chain.clone(), loaded.key.clone_key())
             .map_err(|e| TlsError::Invalid {
                 directive: "tls-key-file",
-                path: key_path.to_owned(),
+                path: loaded.key_path.clone(),
                 what: format!("does not go with tls-cert-file: {e}"),
             })?;
         Ok(Self {
-            inner: tokio_rustls::TlsAcceptor::from(Arc::new(server)),
+            loaded,
+            auth: mode,
+            server: Arc::new(server),
         })
     }
+}
 
+/// Accepts TLS connections with the current [`Setup`]; cheap to clone,
+/// and every clone shares the setup, so that installing a new one reaches
+/// every listener.
+#[derive(Clone)]
+pub struct Acceptor {
+    current: Arc<ArcSwap<Setup>>,
+}
+
+impl std::fmt::Debug for Acceptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Acceptor").finish_non_exhaustive()
+    }
+}
+
+impl Acceptor {
+    /// An acceptor serving `setup`.
+    pub fn new(setup: Setup) -> Self {
+        Self {
+            current: Arc::new(ArcSwap::from_pointee(setup)),
+        }
+    }
+
+    /// Reads the `tls-*` directives' files and builds the acceptor.
+    ///
+    /// # Errors
+    ///
+    /// [`TlsError`], naming the directive and file at fault.
+    pub fn from_config(config: &Config) -> Result<Self, TlsError> {
+        Setup::load(config).map(Self::new)
+    }
+
+    /// The setup new handshakes use.
+    pub fn current(&self) -> Arc<Setup> {
+        self.current.load_full()
+    }
+
+    /// Makes `setup` the one handshakes that start from now on use; those
+    /// under way and the connections already up keep the one they began
+    /// with.
+    pub fn install(&self, setup: Setup) {
+        self.current.store(Arc::new(setup));
+    }
     /// Runs the server side of the handshake, giving up after
     /// [`HANDSHAKE_TIMEOUT`].
     ///
@@ -153,153 +232,18 @@ impl Acceptor {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        tokio::time::timeout(limit, self.inner.accept(socket))
-            .await
-            .map_err(|_| {
-                std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out")
-            })?
+        let server = Arc::clone(&self.current.load().server);
+        let accepting = tokio_rustls::TlsAcceptor::from(server).accept(socket);
+        tokio::time::timeout(limit, accepting).await.map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out")
+        })?
     }
-}
-
-/// Maps Redis' version names to rustls' versions; TLSv1 and TLSv1.1 are
-/// accepted in the file (old redis.conf files list them) but rustls does
-/// not implement them, so they are dropped with a warning.
-fn protocol_versions(
-    text: &str,
-) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, TlsError> {
-    if text.split_whitespace().next().is_none() {
-        return Ok(rustls::ALL_VERSIONS.to_vec());
-    }
-    let mut versions = Vec::new();
-    for word in text.split_whitespace() {
-        match word.to_ascii_lowercase().as_str() {
-            "tlsv1.2" => versions.push(&rustls::version::TLS12),
-            "tlsv1.3" => versions.push(&rustls::version::TLS13),
-            other => {
-                tracing::warn!(
-                    protocol = other,
-                    "tls-protocols: respub's TLS (rustls) does not implement this version; ignored"
-                );
-            }
-        }
-    }
-    if versions.is_empty() {
-        return Err(TlsError::Protocols(text.to_owned()));
-    }
-    Ok(versions)
-}
-
-fn read(directive: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
-    std::fs::read(path).map_err(|source| TlsError::Read {
-        directive,
-        path: path.to_owned(),
-        source,
-    })
-}
-
-fn invalid(directive: &'static str, path: &Path, what: impl ToString) -> TlsError {
-    TlsError::Invalid {
-        directive,
-        path: path.to_owned(),
-        what: what.to_string(),
-    }
-}
-
-/// Every certificate in a PEM file, in order; at least one.
-fn certificates(
-    directive: &'static str,
-    path: &Path,
-) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let pem = read(directive, path)?;
-    let certs = CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| invalid(directive, path, e))?;
-    if certs.is_empty() {
-        return Err(invalid(directive, path, "no PEM certificate in it"));
-    }
-    Ok(certs)
-}
-
-fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
-    let pem = read("tls-key-file", path)?;
-    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| match e {
-        rustls::pki_types::pem::Error::NoItemsFound => invalid(
-            "tls-key-file",
-            path,
-            "no unencrypted PEM private key in it (PKCS#8, PKCS#1 or SEC1)",
-        ),
-        other => invalid("tls-key-file", path, other),
-    })
-}
-
-/// The CAs client certificates are checked against: `tls-ca-cert-file`
-/// plus every PEM file in `tls-ca-cert-dir` (files that hold no certificate,
-/// such as OpenSSL's hash links to CRLs, are skipped). `None` if neither is
-/// set.
-fn ca_roots(config: &Config) -> Result<Option<RootCertStore>, TlsError> {
-    let mut found: Vec<(&'static str, PathBuf, CertificateDer<'static>)> = Vec::new();
-    if let Some(file) = &config.tls_ca_cert_file {
-        for cert in certificates("tls-ca-cert-file", file)? {
-            found.push(("tls-ca-cert-file", file.clone(), cert));
-        }
-    }
-    if let Some(dir) = &config.tls_ca_cert_dir {
-        let entries = std::fs::read_dir(dir).map_err(|source| TlsError::Read {
-            directive: "tls-ca-cert-dir",
-            path: dir.clone(),
-            source,
-        })?;
-        let before = found.len();
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if !path.is_file() {
-                continue;
-            }
-            let pem = read("tls-ca-cert-dir", &path)?;
-            for cert in CertificateDer::pem_slice_iter(&pem).flatten() {
-                found.push(("tls-ca-cert-dir", path.clone(), cert));
-            }
-        }
-        if found.len() == before {
-            return Err(invalid(
-                "tls-ca-cert-dir",
-                dir,
-                "no PEM certificate in any of its files",
-            ));
-        }
-    }
-    if found.is_empty() {
-        return Ok(None);
-    }
-    let mut roots = RootCertStore::empty();
-    for (directive, path, cert) in found {
-        roots
-            .add(cert)
-            .map_err(|e| invalid(directive, &path, format!("unusable CA certificate: {e}")))?;
-    }
-    Ok(Some(roots))
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn protocols_map_to_rustls_versions() {
-        assert_eq!(protocol_versions("").unwrap().len(), 2);
-        let only13 = protocol_versions("TLSv1.3").unwrap();
-        assert_eq!(only13.len(), 1);
-        assert_eq!(
-            only13.first().unwrap().version,
-            rustls::ProtocolVersion::TLSv1_3
-        );
-        assert_eq!(protocol_versions("tlsv1 TLSv1.2").unwrap().len(), 1);
-        assert!(matches!(
-            protocol_versions("TLSv1 TLSv1.1"),
-            Err(TlsError::Protocols(_))
-        ));
-    }
 
     #[tokio::test]
     async fn a_silent_peer_times_out() {
@@ -325,6 +269,29 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    }
+
+    #[test]
+    fn another_auth_mode_reads_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        std::fs::write(&cert, made.cert.pem()).unwrap();
+        std::fs::write(&key, made.key_pair.serialize_pem()).unwrap();
+        let acceptor = Acceptor::from_config(&Config {
+            tls_cert_file: Some(cert.clone()),
+            tls_key_file: Some(key),
+            tls_auth_clients: TlsAuthClients::No,
+            ..Config::default()
+        })
+        .unwrap();
+        // Gone from disk: the rebuilt setup uses the files as read, and
+        // without a CA `yes` is accepted, refusing every certificate.
+        std::fs::remove_file(&cert).unwrap();
+        let strict = acceptor.current().with_auth(TlsAuthClients::Yes).unwrap();
+        assert_eq!(strict.auth(), TlsAuthClients::Yes);
+        acceptor.install(strict);
+        assert_eq!(acceptor.current().auth(), TlsAuthClients::Yes);
     }
 
     #[test]

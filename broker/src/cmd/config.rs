@@ -1,8 +1,11 @@
 //! CONFIG GET, SET, RESETSTAT, REWRITE and HELP.
 //!
-//! CONFIG SET applies every pair to a copy of the configuration and swaps
-//! it in only if all of them are valid, so a failed CONFIG SET changes
-//! nothing, as in Redis 7.
+//! CONFIG SET applies every pair to a copy of the configuration, prepares
+//! what the new values need (a TLS setup, listeners on new ports; see
+//! `apply`) and swaps it all in only if every step succeeded, so a failed
+//! CONFIG SET changes nothing, as in Redis 7.
+
+mod apply;
 
 use std::sync::atomic::Ordering;
 
@@ -11,7 +14,6 @@ use bytes::Bytes;
 use super::pubsub::help_lines;
 use super::{ADMIN, Spec, arity_error, c_str};
 use crate::config::{Applied, Config, DirectiveError};
-use crate::listen::Change;
 use crate::session::Session;
 
 const SUBCOMMANDS: &[Spec] = &[
@@ -112,11 +114,19 @@ fn set(s: &mut Session, args: &[Bytes]) {
                 text.push(b'\'');
                 return s.error(&text);
             }
+            // Redis checks the versions only when it configures TLS, and
+            // not at all while `tls-port` is 0: the text is kept as given,
+            // and building the TLS setup refuses it with Redis' reply.
+            Err(DirectiveError::Invalid(_)) if name_text == "tls-protocols" => {
+                next.tls_protocols = value.concat();
+            }
             Err(err) => return s.error(&fail(&err.to_string())),
         }
     }
     let old = s.shared.config.load();
-    if let Err(text) = relisten(s, &old, &next) {
+    let applied = apply::prepare(&s.shared, &seen, &old, &next)
+        .and_then(|prepared| apply::commit(&s.shared, &old, &next, prepared));
+    if let Err(text) = applied {
         return s.error(&text);
     }
     if old.requirepass != next.requirepass {
@@ -137,36 +147,6 @@ fn failed(name: &[u8], why: &str) -> Vec<u8> {
     text.extend_from_slice(b"') - ");
     text.extend_from_slice(why.as_bytes());
     text
-}
-
-/// Moves the listeners when `bind` or `port` changed; on a failed bind
-/// nothing changes, and the error names the directive in lowercase however
-/// it was written, as Redis' does.
-fn relisten(s: &Session, old: &Config, next: &Config) -> Result<(), Vec<u8>> {
-    let (change, directive, why) = if old.bind != next.bind {
-        (
-            Change::Bind,
-            "bind",
-            "Failed to bind to specified addresses.",
-        )
-    } else if old.port != next.port {
-        (
-            Change::Port,
-            "port",
-            "Unable to listen on this port. Check server logs.",
-        )
-    } else {
-        return Ok(());
-    };
-    let from = (old.bind.as_slice(), old.port);
-    let to = (next.bind.as_slice(), next.port);
-    s.shared
-        .listening
-        .rebind(&s.shared, change, to, from)
-        .map_err(|err| {
-            tracing::warn!(%err, "CONFIG SET {directive}");
-            failed(directive.as_bytes(), why)
-        })
 }
 
 fn resetstat(s: &mut Session, _: &[Bytes]) {

@@ -102,18 +102,29 @@ fn tls_and_protected_mode_directives() {
         Ok(Applied::Set)
     );
     assert!(!c.protected_mode);
+    // The TLS directives change at runtime, as in Redis 7; the OpenSSL
+    // tuning respub ignores does not.
     for name in [
         "tls-port",
         "tls-cert-file",
-        "tls-auth-clients",
-        "tls-protocols",
+        "tls-key-file",
+        "tls-ca-cert-dir",
     ] {
         assert_eq!(
             c.apply(name, &opts(&["1"]), true),
-            Err(DirectiveError::Immutable),
+            Ok(Applied::Set),
             "{name}"
         );
     }
+    assert_eq!(c.tls_port, 1);
+    assert!(matches!(
+        c.apply("tls-auth-clients", &opts(&["1"]), true),
+        Err(DirectiveError::Invalid(_))
+    ));
+    assert_eq!(
+        c.apply("tls-ciphers", &opts(&["DEFAULT"]), true),
+        Err(DirectiveError::Immutable)
+    );
 }
 
 #[test]

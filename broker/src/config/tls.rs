@@ -1,5 +1,8 @@
 //! The TLS directives: a listener beside the plain port, its certificates
-//! and how clients are authenticated (see `crate::tls`).
+//! and how clients are authenticated (see `crate::tls`). All of them may
+//! change at runtime, as in Redis 7: CONFIG SET reads the files again and
+//! moves the TLS listeners (`cmd::config`); the values here are only
+//! checked for form.
 
 use super::args::{one, one_of, optional_path, ranged, shown_path, tls_protocols};
 use super::directives::Directive;
@@ -8,7 +11,7 @@ use super::settings::TlsAuthClients;
 pub(super) const TLS: &[Directive] = &[
     Directive {
         name: "tls-port",
-        settable: false,
+        settable: true,
         set: |c, args| {
             c.tls_port = ranged(one(args)?, 0, 65535)?;
             Ok(())
@@ -17,7 +20,7 @@ pub(super) const TLS: &[Directive] = &[
     },
     Directive {
         name: "tls-cert-file",
-        settable: false,
+        settable: true,
         set: |c, args| {
             c.tls_cert_file = optional_path(one(args)?);
             Ok(())
@@ -26,7 +29,7 @@ pub(super) const TLS: &[Directive] = &[
     },
     Directive {
         name: "tls-key-file",
-        settable: false,
+        settable: true,
         set: |c, args| {
             c.tls_key_file = optional_path(one(args)?);
             Ok(())
@@ -35,7 +38,7 @@ pub(super) const TLS: &[Directive] = &[
     },
     Directive {
         name: "tls-ca-cert-file",
-        settable: false,
+        settable: true,
         set: |c, args| {
             c.tls_ca_cert_file = optional_path(one(args)?);
             Ok(())
@@ -44,7 +47,7 @@ pub(super) const TLS: &[Directive] = &[
     },
     Directive {
         name: "tls-ca-cert-dir",
-        settable: false,
+        settable: true,
         set: |c, args| {
             c.tls_ca_cert_dir = optional_path(one(args)?);
             Ok(())
@@ -53,7 +56,7 @@ pub(super) const TLS: &[Directive] = &[
     },
     Directive {
         name: "tls-auth-clients",
-        settable: false,
+        settable: true,
         set: |c, args| {
             let choices = [
                 ("no", TlsAuthClients::No),
@@ -67,7 +70,7 @@ pub(super) const TLS: &[Directive] = &[
     },
     Directive {
         name: "tls-protocols",
-        settable: false,
+        settable: true,
         set: |c, args| {
             c.tls_protocols = tls_protocols(one(args)?)?;
             Ok(())

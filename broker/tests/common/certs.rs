@@ -1,9 +1,11 @@
 //! Certificates made at test time (rcgen) in a temporary directory: a CA,
 //! a server certificate for 127.0.0.1, 10.99.0.1 (the protected-mode tests'
 //! non-loopback address) and localhost, a client certificate from that CA,
-//! and a client certificate from a second, unrelated CA. Also a blocking
-//! TLS client.
+//! and a client certificate from a second, unrelated CA; on demand, a
+//! renewed server certificate from yet another CA. Also a blocking TLS
+//! client.
 
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,7 +18,10 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
-use super::{Conn, GUARD};
+use respub_broker::tls::Acceptor;
+use respub_broker::{Config, Listener, TlsAuthClients};
+
+use super::{Conn, GUARD, TestServer, tcp_listener};
 
 /// The files of one test's certificates.
 pub struct Certs {
@@ -89,6 +94,32 @@ pub fn certs() -> Certs {
     }
 }
 
+/// A server certificate for the same names as [`Certs::server`], signed by
+/// a CA of its own: what a renewal that also changes CA looks like.
+pub struct Renewal {
+    pub ca: PathBuf,
+    pub server: (PathBuf, PathBuf),
+}
+
+/// A [`Renewal`] in `certs`' directory (`renewed-ca.crt`, `renewed.crt`,
+/// `renewed.key`).
+pub fn renewal(certs: &Certs) -> Renewal {
+    let issuer = ca("renewed test CA");
+    let d = certs.dir.path();
+    let ca = d.join("renewed-ca.crt");
+    std::fs::write(&ca, issuer.0.pem()).unwrap();
+    Renewal {
+        server: leaf(
+            d,
+            "renewed",
+            &["localhost", "127.0.0.1", "10.99.0.1"],
+            ExtendedKeyUsagePurpose::ServerAuth,
+            &issuer,
+        ),
+        ca,
+    }
+}
+
 pub type TlsConn = Conn<StreamOwned<ClientConnection, TcpStream>>;
 
 /// A TLS client on 127.0.0.1:`port`; see [`tls_over`].
@@ -128,4 +159,45 @@ pub fn tls_over(tcp: TcpStream, ca: &Path, identity: Option<&(PathBuf, PathBuf)>
     let tls = ClientConnection::new(Arc::new(config), name).unwrap();
     tcp.set_read_timeout(Some(GUARD)).unwrap();
     Conn::over(StreamOwned::new(tls, tcp))
+}
+
+/// The configuration of `certs`' server certificate, checking clients
+/// against `certs.ca` as `auth` says.
+pub fn tls_config(certs: &Certs, auth: TlsAuthClients) -> Config {
+    Config {
+        tls_cert_file: Some(certs.server.0.clone()),
+        tls_key_file: Some(certs.server.1.clone()),
+        tls_ca_cert_file: Some(certs.ca.clone()),
+        tls_auth_clients: auth,
+        ..Config::default()
+    }
+}
+
+/// respub in-process with a plain listener (`ports[0]`) and a TLS one
+/// (`ports[1]`), on 127.0.0.1.
+pub fn start(config: Config) -> TestServer {
+    let acceptor = Acceptor::from_config(&config).unwrap();
+    TestServer::start_on(config, move || {
+        vec![
+            Listener::Tcp(tcp_listener("127.0.0.1:0")),
+            Listener::Tls(tcp_listener("127.0.0.1:0"), acceptor),
+        ]
+    })
+}
+
+/// Whether the server turned this client away, or the client the server:
+/// the handshake (or, in TLS 1.3, the first read after it, when the server
+/// checks the client's certificate) fails, and no reply ever arrives.
+pub fn refused(mut conn: TlsConn) -> bool {
+    if conn.stream.write_all(b"PING\r\n").is_err() {
+        return true;
+    }
+    let mut buf = [0u8; 64];
+    match conn.stream.read(&mut buf) {
+        Ok(0) | Err(_) => true,
+        Ok(n) => panic!(
+            "the server answered: {:?}",
+            String::from_utf8_lossy(&buf[..n])
+        ),
+    }
 }
