@@ -127,7 +127,10 @@ impl Setup {
 
     fn build(loaded: Arc<Loaded>, mode: TlsAuthClients) -> Result<Self, TlsError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier: Option<Arc<dyn ClientCertVerifier>> = match (mode, &loaded.roots) {
+        // An empty store (a tls-ca-cert-dir with no certificate) verifies
+        // nothing, as no CA at all.
+        let roots = loaded.roots.as_ref().filter(|r| !r.is_empty());
+        let verifier: Option<Arc<dyn ClientCertVerifier>> = match (mode, roots) {
             (TlsAuthClients::No, _) => None,
             (mode, None) => Some(Arc::new(no_ca::NoCa {
                 mandatory: mode == TlsAuthClients::Yes,

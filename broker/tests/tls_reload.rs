@@ -370,3 +370,54 @@ fn turning_tls_on_at_runtime_answers_as_redis() {
     );
     assert_eq!(ours.last().unwrap(), PONG);
 }
+
+/// A `tls-ca-cert-dir` that does not exist or holds no certificate is
+/// accepted, as OpenSSL looks in it only when a client presents a
+/// certificate; every client certificate then fails, a client without one
+/// is refused under `tls-auth-clients yes`, and CONFIG SET answers as Redis.
+fn empty_ca_dir(port: u16, tls: u16, certs: &Certs) -> Vec<Vec<u8>> {
+    let mut c = Conn::connect(port);
+    assert!(refused(connect_tls(tls, &certs.ca, Some(&certs.client))));
+    assert!(refused(connect_tls(tls, &certs.ca, None)));
+    let empty = certs.dir.path().join("empty-ca-dir");
+    std::fs::create_dir_all(&empty).unwrap();
+    let seen = vec![
+        set(&mut c, &["tls-ca-cert-dir", s(&empty)]),
+        set(&mut c, &["tls-ca-cert-dir", "/nonexistent/ca-dir"]),
+        c.call(&["CONFIG", "GET", "tls-ca-cert-dir"]),
+    ];
+    assert!(refused(connect_tls(tls, &certs.ca, Some(&certs.client))));
+    // A CA file named again verifies certificates once more.
+    let both = ["tls-ca-cert-dir", "", "tls-ca-cert-file", s(&certs.ca)];
+    let mut seen = seen;
+    seen.push(set(&mut c, &both));
+    assert_eq!(ping(tls, &certs.ca, &certs), PONG);
+    seen
+}
+
+#[test]
+fn a_missing_or_empty_ca_dir_is_accepted_and_verifies_nothing_as_redis() {
+    let certs = certs();
+    let mut args: Vec<String> = tls_args(&certs, 0)
+        .into_iter()
+        .filter(|a| a != "--tls-ca-cert-file" && a != s(&certs.ca))
+        .collect();
+    args.extend(["--tls-ca-cert-dir", "/nonexistent/ca-dir"].map(String::from));
+    let tls_port = |args: &mut Vec<String>| {
+        let port = free_port();
+        let at = args.iter().position(|a| a == "--tls-port").unwrap() + 1;
+        args[at] = port.to_string();
+        port
+    };
+    let ours_tls = tls_port(&mut args);
+    let (_ours, port) = respub(&args);
+    let ours = empty_ca_dir(port, ours_tls, &certs);
+    let theirs_tls = tls_port(&mut args);
+    let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let redis = RedisServer::start_with(&arg_refs);
+    let theirs = empty_ca_dir(redis.port, theirs_tls, &certs);
+    assert_eq!(
+        ours.iter().map(|r| show(r)).collect::<Vec<_>>(),
+        theirs.iter().map(|r| show(r)).collect::<Vec<_>>()
+    );
+}

@@ -132,7 +132,7 @@ fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
 /// The CAs client certificates are checked against: `tls-ca-cert-file`
 /// plus every PEM file in `tls-ca-cert-dir` (files that hold no certificate,
 /// such as OpenSSL's hash links to CRLs, are skipped). `None` if neither is
-/// set.
+/// set; empty if only a directory is, and it has no certificate.
 fn ca_roots(config: &Config) -> Result<Option<RootCertStore>, TlsError> {
     let mut found: Vec<(&'static str, PathBuf, CertificateDer<'static>)> = Vec::new();
     if let Some(file) = &config.tls_ca_cert_file {
@@ -141,32 +141,40 @@ fn ca_roots(config: &Config) -> Result<Option<RootCertStore>, TlsError> {
         }
     }
     if let Some(dir) = &config.tls_ca_cert_dir {
-        let entries = std::fs::read_dir(dir).map_err(|source| TlsError::Read {
-            directive: "tls-ca-cert-dir",
-            path: dir.clone(),
-            source,
-        })?;
+        // OpenSSL looks certificates up in the directory only when a
+        // client presents one, so Redis accepts a directory that is
+        // missing or holds none; every client certificate then fails to
+        // verify. The same here, with a warning.
         let before = found.len();
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if !path.is_file() {
-                continue;
+        match std::fs::read_dir(dir) {
+            Ok(entries) => {
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    if !path.is_file() {
+                        continue;
+                    }
+                    let pem = read("tls-ca-cert-dir", &path)?;
+                    for cert in CertificateDer::pem_slice_iter(&pem).flatten() {
+                        found.push(("tls-ca-cert-dir", path.clone(), cert));
+                    }
+                }
             }
-            let pem = read("tls-ca-cert-dir", &path)?;
-            for cert in CertificateDer::pem_slice_iter(&pem).flatten() {
-                found.push(("tls-ca-cert-dir", path.clone(), cert));
-            }
+            Err(err) => tracing::warn!(dir = %dir.display(), %err, "can't read tls-ca-cert-dir"),
         }
         if found.len() == before {
-            return Err(invalid(
-                "tls-ca-cert-dir",
-                dir,
-                "no PEM certificate in any of its files",
-            ));
+            tracing::warn!(
+                dir = %dir.display(),
+                "tls-ca-cert-dir holds no PEM certificate: no client certificate can be verified against it"
+            );
         }
     }
     if found.is_empty() {
-        return Ok(None);
+        // A directory was named: an empty store, which refuses every
+        // certificate (see `no_ca`); no CA at all is `None`.
+        return Ok(config
+            .tls_ca_cert_dir
+            .as_ref()
+            .map(|_| RootCertStore::empty()));
     }
     let mut roots = RootCertStore::empty();
     for (directive, path, cert) in found {
