@@ -391,7 +391,7 @@ fn empty_ca_dir(port: u16, tls: u16, certs: &Certs) -> Vec<Vec<u8>> {
     let both = ["tls-ca-cert-dir", "", "tls-ca-cert-file", s(&certs.ca)];
     let mut seen = seen;
     seen.push(set(&mut c, &both));
-    assert_eq!(ping(tls, &certs.ca, &certs), PONG);
+    assert_eq!(ping(tls, &certs.ca, certs), PONG);
     seen
 }
 
