@@ -320,3 +320,41 @@ fn client_pause_write_holds_publishes_in_a_transaction() {
         String::from_utf8(paused_transaction(redis.port)).unwrap()
     );
 }
+
+/// A user's permissions revoked between MULTI and EXEC: EXEC's element is
+/// Redis' NOPERM text, and ACL LOG records the denial in context `multi`.
+fn revoked(port: u16) -> Vec<String> {
+    let mut admin = Conn::connect(port);
+    admin.call(&["ACL", "SETUSER", "u", "on", "nopass", "+@all", "&*"]);
+    let mut c = Conn::connect(port);
+    let mut seen = vec![c.call(&["AUTH", "u", "x"]), c.call(&["MULTI"])];
+    seen.push(c.call(&["PUBLISH", "ch", "m"]));
+    seen.push(c.call(&["PING"]));
+    admin.call(&["ACL", "SETUSER", "u", "-publish"]);
+    seen.push(c.call(&["EXEC"]));
+    let mut seen: Vec<String> = seen
+        .iter()
+        .map(|r| String::from_utf8_lossy(r).into_owned())
+        .collect();
+    let log = admin.call(&["ACL", "LOG", "1"]);
+    let Ok(Some((common::Value::Agg(_, Some(entries)), _))) = common::parse_value(&log) else {
+        panic!("ACL LOG: {log:?}");
+    };
+    let Some(common::Value::Agg(_, Some(fields))) = entries.first() else {
+        panic!("ACL LOG entry: {log:?}");
+    };
+    for pair in fields.chunks(2) {
+        let key = common::bulk_of(&pair[0]).unwrap();
+        if [&b"count"[..], b"reason", b"context", b"object", b"username"].contains(&key) {
+            seen.push(format!("{:?}", pair));
+        }
+    }
+    seen
+}
+
+#[test]
+fn permissions_revoked_before_exec_are_refused_and_logged_as_redis() {
+    let redis = RedisServer::start();
+    let respub = TestServer::start();
+    assert_eq!(revoked(respub.port), revoked(redis.port));
+}

@@ -34,9 +34,31 @@ impl Reason {
     }
 }
 
+/// Where the denied command ran (`context`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// Sent by the client.
+    Toplevel,
+    /// Queued by MULTI, refused when EXEC ran it (the user's permissions
+    /// changed in between).
+    Multi,
+}
+
+impl Context {
+    /// Redis' `context` field.
+    pub fn text(self) -> &'static str {
+        match self {
+            Self::Toplevel => "toplevel",
+            Self::Multi => "multi",
+        }
+    }
+}
+
 /// One entry.
 #[derive(Debug, Clone)]
 pub struct Entry {
+    /// Where the command ran.
+    pub context: Context,
     /// Denials merged into this entry.
     pub count: u64,
     /// What was denied.
@@ -79,7 +101,7 @@ impl Log {
     /// Records a denial, keeping at most `max_len` entries.
     pub fn add(
         &self,
-        reason: Reason,
+        (reason, context): (Reason, Context),
         object: &[u8],
         username: &[u8],
         client_info: String,
@@ -90,6 +112,7 @@ impl Log {
         let (entries, next_id) = &mut *guard;
         let repeat = entries.iter().take(SCAN).position(|e| {
             e.reason == reason
+                && e.context == context
                 && e.object == object
                 && e.username == username
                 && now.abs_diff(e.updated_ms) <= GROUPING_MS
@@ -102,6 +125,7 @@ impl Log {
             return;
         }
         entries.push_front(Entry {
+            context,
             count: 1,
             reason,
             object: Bytes::copy_from_slice(object),
@@ -135,9 +159,27 @@ mod tests {
     #[test]
     fn repeats_merge_and_the_log_is_bounded() {
         let log = Log::default();
-        log.add(Reason::Channel, b"other", b"u", "a".into(), 3);
-        log.add(Reason::Channel, b"other", b"u", "b".into(), 3);
-        log.add(Reason::Command, b"publish", b"u", "c".into(), 3);
+        log.add(
+            (Reason::Channel, Context::Toplevel),
+            b"other",
+            b"u",
+            "a".into(),
+            3,
+        );
+        log.add(
+            (Reason::Channel, Context::Toplevel),
+            b"other",
+            b"u",
+            "b".into(),
+            3,
+        );
+        log.add(
+            (Reason::Command, Context::Toplevel),
+            b"publish",
+            b"u",
+            "c".into(),
+            3,
+        );
         let (entries, _) = log.newest(10);
         assert_eq!(entries.len(), 2);
         assert_eq!((entries[0].reason_text(), entries[0].count), ("command", 1));
@@ -147,7 +189,7 @@ mod tests {
         );
         for i in 0..5 {
             log.add(
-                Reason::Auth,
+                (Reason::Auth, Context::Toplevel),
                 format!("o{i}").as_bytes(),
                 b"u",
                 String::new(),

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use parking_lot::RwLock;
 
-pub use log::{Entry as LogEntry, Log, Reason};
+pub use log::{Context as LogContext, Entry as LogEntry, Log, Reason};
 pub(crate) use rule::{RuleError, has_spaces};
 pub(crate) use selector::{ChannelArg, Denied, Selector};
 pub(crate) use table::{CATEGORIES, TABLE, category as category_flag};

@@ -309,7 +309,7 @@ fn log(s: &mut Session, args: &[Bytes]) {
         r.bulk(b"reason");
         r.bulk(e.reason_text().as_bytes());
         r.bulk(b"context");
-        r.bulk(b"toplevel");
+        r.bulk(e.context.text().as_bytes());
         r.bulk(b"object");
         r.bulk(&e.object);
         r.bulk(b"username");

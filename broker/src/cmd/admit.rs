@@ -4,8 +4,21 @@
 use bytes::Bytes;
 
 use super::{NO_AUTH, NO_MULTI, PUBSUB_CONTEXT, Spec, monitor};
-use crate::acl::{ChannelArg, Denied, Reason, User};
+use crate::acl::{ChannelArg, Denied, LogContext, Reason, User};
 use crate::session::Session;
+
+/// Records an ACL denial in ACL LOG and the INFO counters.
+pub(crate) fn log_denial(s: &Session, refusal: &Refusal<'_>, context: LogContext) {
+    let max = s.shared.config.load().acllog_max_len;
+    s.shared.acl.log.add(
+        (refusal.reason, context),
+        refusal.object,
+        &s.user.name,
+        s.client.info_line(),
+        usize::try_from(max).unwrap_or(usize::MAX),
+    );
+    s.shared.stats.count_acl_denial(refusal.reason);
+}
 
 /// Why a request was refused, as Redis' `rejectCommand` has it.
 pub(super) enum Rejection {
@@ -113,15 +126,7 @@ pub(super) fn refusal(s: &mut Session, spec: &'static Spec, args: &[Bytes]) -> O
         ));
     }
     if let Some(refusal) = denial(&s.user, spec, args) {
-        let max = s.shared.config.load().acllog_max_len;
-        s.shared.acl.log.add(
-            refusal.reason,
-            refusal.object,
-            &s.user.name,
-            s.client.info_line(),
-            usize::try_from(max).unwrap_or(usize::MAX),
-        );
-        s.shared.stats.count_acl_denial(refusal.reason);
+        log_denial(s, &refusal, LogContext::Toplevel);
         return Some(Rejection::Coded(refusal.text));
     }
     if s.subscribed() && !s.resp3 && spec.flags & PUBSUB_CONTEXT == 0 {

@@ -10,7 +10,7 @@
 use bytes::Bytes;
 
 use super::{NO_AUTH, Spec, c_str, is, parse_int};
-use crate::acl::Reason;
+use crate::acl::{LogContext, Reason};
 use crate::session::Session;
 
 pub(crate) const HELLO: Spec = Spec {
@@ -42,7 +42,7 @@ fn log_in(s: &mut Session, command: &[u8], user: &[u8], password: &[u8]) -> bool
         _ => {
             let max = s.shared.config.load().acllog_max_len;
             s.shared.acl.log.add(
-                Reason::Auth,
+                (Reason::Auth, LogContext::Toplevel),
                 command,
                 user,
                 s.client.info_line(),

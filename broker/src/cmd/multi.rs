@@ -13,7 +13,7 @@
 use bytes::Bytes;
 
 use super::{PUSH_REPLY, Spec, TX_CONTROL, denial, monitor};
-use crate::acl::Reason;
+use crate::acl::{LogContext, Reason};
 use crate::cmdstats::SlotId;
 use crate::session::Session;
 use crate::stats::Stats;
@@ -180,6 +180,7 @@ fn run_queued(s: &mut Session, queued: &Queued) {
     s.refresh_user();
     s.begin_run(*slot, args);
     if let Some(refusal) = denial(&s.user, spec, args) {
+        super::admit::log_denial(s, &refusal, LogContext::Multi);
         let reason = match refusal.reason {
             Reason::Command => "no permission to execute the command or subcommand",
             Reason::Channel => "no permission to access one of the channels used as arguments",
