@@ -39,6 +39,8 @@ pub(crate) const NO_AUTH: u8 = 2;
 pub(crate) const ADMIN: u8 = 4;
 /// Redis' `may-replicate` flag: held by `CLIENT PAUSE WRITE`.
 pub(crate) const MAY_REPLICATE: u8 = 8;
+/// Redis' `fast` flag: a slow call is a `fast-command` latency event.
+pub(crate) const FAST: u8 = 16;
 
 /// One command or subcommand.
 #[derive(Debug)]
@@ -183,11 +185,12 @@ pub(crate) fn resolve(args: &[Bytes]) -> Option<&'static Spec> {
 
 /// The counters of every command and subcommand, in table order.
 pub(crate) fn command_stats() -> CommandStats {
-    let subs: Vec<(&'static str, Vec<&'static str>)> = COMMANDS
+    let name = |s: &Spec| (s.name, s.flags & FAST != 0);
+    let subs: Vec<(_, Vec<_>)> = COMMANDS
         .iter()
-        .map(|c| (c.name, c.subcommands.iter().map(|s| s.name).collect()))
+        .map(|c| (name(c), c.subcommands.iter().map(name).collect()))
         .collect();
-    CommandStats::new(subs.iter().map(|(name, subs)| (*name, &subs[..])))
+    CommandStats::new(subs.iter().map(|(c, subs)| (*c, &subs[..])))
 }
 
 /// A command refused by ACL.

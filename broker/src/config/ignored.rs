@@ -64,7 +64,6 @@ const IGNORED: &[(&str, Option<&str>)] = &[
     ("stream-node-max-entries", Some("100")),
     ("lua-time-limit", Some("5000")),
     ("busy-reply-threshold", Some("5000")),
-    ("latency-monitor-threshold", Some("0")),
     ("replicaof", Some("")),
     ("slaveof", Some("")),
     ("masterauth", Some("")),
