@@ -165,6 +165,7 @@ fn monitor_off_session(port: u16, redis: Option<&RedisServer>) -> Vec<String> {
         &["LATENCY", "HISTOGRAM", "nosuch"],
         &["LATENCY", "HELP"],
         &["COMMAND", "INFO", "latency|histogram"],
+        &["SLOWLOG", "HELP"],
     ];
     let mut c = Conn::connect(port);
     requests
