@@ -34,6 +34,9 @@ const ERROR_CODES_MAX: usize = 128;
 struct Slot {
     /// The full name, `container|sub` for subcommands.
     name: &'static str,
+    /// Redis flags it fast: its slow calls are `fast-command` latency
+    /// events, not `command` ones.
+    fast: bool,
     calls: AtomicU64,
     nanos: AtomicU64,
     /// Refused before running: arity, authentication, ACL, context.
@@ -65,17 +68,32 @@ pub struct CommandStats {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SlotId(usize);
 
+/// A command of the table: its full name, and whether Redis flags it fast.
+pub type Name = (&'static str, bool);
+
+/// One command's latency distribution, as LATENCY HISTOGRAM shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cdf {
+    /// The full name.
+    pub name: &'static str,
+    /// Calls measured.
+    pub calls: u64,
+    /// `(microseconds, calls at most about that long)`, ascending.
+    pub buckets: Vec<(u64, u64)>,
+}
+
 impl CommandStats {
-    /// Slots for a command table: each entry is a command's name and its
-    /// subcommands' full names.
-    pub fn new<'a>(table: impl IntoIterator<Item = (&'static str, &'a [&'static str])>) -> Self {
+    /// Slots for a command table: each entry is a command and its
+    /// subcommands (full names).
+    pub fn new<'a>(table: impl IntoIterator<Item = (Name, &'a [Name])>) -> Self {
         let mut slots = Vec::new();
         let mut offsets = Vec::new();
-        for (name, subs) in table {
+        for (command, subs) in table {
             offsets.push(slots.len());
-            for name in std::iter::once(&name).chain(subs) {
+            for &(name, fast) in std::iter::once(&command).chain(subs) {
                 slots.push(Slot {
                     name,
+                    fast,
                     calls: AtomicU64::new(0),
                     nanos: AtomicU64::new(0),
                     rejected: AtomicU64::new(0),
@@ -122,6 +140,14 @@ impl CommandStats {
                 let mean = (nanos / calls).clamp(1, LATENCY_MAX_NS);
                 let _ = h.record_n(mean, calls);
             }
+        }
+    }
+
+    /// The latency event a slow call of `id` is sampled under.
+    pub fn event(&self, id: SlotId) -> crate::latency::Event {
+        match self.slots.get(id.0) {
+            Some(slot) if slot.fast => crate::latency::Event::FastCommand,
+            _ => crate::latency::Event::Command,
         }
     }
 
@@ -194,6 +220,26 @@ impl CommandStats {
         }
     }
 
+    /// The latency distribution of `id`, if it has one (calls measured
+    /// since the start or CONFIG RESETSTAT, with `latency-tracking` on).
+    pub fn cdf(&self, id: SlotId) -> Option<Cdf> {
+        let slot = self.slots.get(id.0)?;
+        let latency = slot.latency.lock();
+        let h = latency.as_ref()?;
+        Some(Cdf {
+            name: slot.name,
+            calls: h.len(),
+            buckets: cumulative(h),
+        })
+    }
+
+    /// Every command's latency distribution, in table order.
+    pub fn cdfs(&self) -> Vec<Cdf> {
+        (0..self.slots.len())
+            .filter_map(|i| self.cdf(SlotId(i)))
+            .collect()
+    }
+
     /// The body of INFO `latencystats`: `percentiles` of each measured
     /// command, in microseconds.
     pub fn latencystats(&self, percentiles: &[f64], out: &mut String) {
@@ -210,5 +256,113 @@ impl CommandStats {
             }
             out.push_str("\r\n");
         }
+    }
+}
+
+/// Redis' `fillCommandCDF`: hdr_histogram's logarithmic iteration from
+/// 1024 ns, doubling, walked as the C library walks it (so that the keys
+/// are Redis' 1, 2, 4, 8, 16, 33, 66, ... and each count includes the
+/// bucket the level falls in), keeping the levels that added calls.
+fn cumulative(h: &Histogram<u64>) -> Vec<(u64, u64)> {
+    let (total, buckets) = (h.len(), h.distinct_values());
+    let mut level_low = h.lowest_equivalent(1024);
+    let mut level: u64 = 1024;
+    // The iterator's bucket (`None` before the first), its lowest and
+    // highest values, and the calls up to it.
+    let mut index: Option<usize> = None;
+    let (mut value, mut highest, mut count) = (0, 0, 0);
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    loop {
+        // Done once every call is counted, unless the next bucket is
+        // already past the level (C's `log_iter_next`).
+        let peek = index.map_or(0, |_| h.next_non_equivalent(value));
+        if count >= total && peek <= level_low {
+            return out;
+        }
+        let mut exhausted = false;
+        while value < level_low {
+            let next = index.map_or(0, |i| i + 1);
+            if next >= buckets {
+                exhausted = true;
+                break;
+            }
+            value = if index.is_some() {
+                h.next_non_equivalent(value)
+            } else {
+                0
+            };
+            index = Some(next);
+            highest = h.highest_equivalent(value);
+            count += h.count_at(value);
+        }
+        if !exhausted {
+            level = level.saturating_mul(2);
+            level_low = h.lowest_equivalent(level);
+        }
+        if out.last().map_or(0, |&(_, c)| c) < count {
+            out.push((highest / 1000, count));
+        }
+        if exhausted {
+            return out;
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn cdf_of(values: &[(u64, u64)]) -> Vec<(u64, u64)> {
+        let mut h = Histogram::new_with_bounds(1, LATENCY_MAX_NS, LATENCY_SIGFIG).unwrap();
+        for &(ns, n) in values {
+            h.record_n(ns, n).unwrap();
+        }
+        cumulative(&h)
+    }
+
+    #[test]
+    fn histogram_buckets_are_redis_power_of_two_levels() {
+        // Under 1024 ns counts at the first level; a value at a level counts
+        // there; levels that add nothing are left out; the keys are the
+        // levels' highest equivalent values in microseconds, as in Redis
+        // (1, 2, 4, 8, 16, 33, 66, 132, ...).
+        assert_eq!(
+            cdf_of(&[(500, 2), (1500, 3), (70_000, 1)]),
+            [(1, 2), (2, 5), (132, 6)]
+        );
+        assert_eq!(cdf_of(&[(1024, 1)]), [(1, 1)]);
+        assert_eq!(cdf_of(&[(2_100_000, 4)]), [(2113, 4)]);
+        // Past the last level the histogram can hold: its last bucket.
+        assert_eq!(cdf_of(&[(LATENCY_MAX_NS, 1)]), [(1_073_741, 1)]);
+    }
+
+    #[test]
+    fn a_slot_knows_its_latency_event() {
+        let stats = CommandStats::new([
+            (("ping", true), &[][..]),
+            (("acl", false), &[("acl|cat", false)][..]),
+        ]);
+        assert_eq!(
+            stats.event(stats.slot(0, None)),
+            crate::latency::Event::FastCommand
+        );
+        assert_eq!(
+            stats.event(stats.slot(1, Some(0))),
+            crate::latency::Event::Command
+        );
+        assert!(stats.cdf(stats.slot(0, None)).is_none());
+        stats.record(
+            stats.slot(1, Some(0)),
+            Duration::from_micros(3),
+            (2, 0),
+            true,
+        );
+        let cdf = stats.cdf(stats.slot(1, Some(0))).unwrap();
+        assert_eq!(
+            (cdf.name, cdf.calls, cdf.buckets),
+            ("acl|cat", 2, vec![(2, 2)])
+        );
+        assert_eq!(stats.cdfs().len(), 1);
     }
 }

@@ -125,6 +125,7 @@ fn run_batch(decoder: &mut Decoder, buf: &mut BytesMut, session: &mut Session) -
     };
     session.track_latency = config.latency_tracking;
     session.slowlog_us = config.slowlog_log_slower_than;
+    session.latency_ms = config.latency_monitor_threshold;
     loop {
         match decoder.decode(buf, limits) {
             Ok(Some(args)) => {

@@ -36,6 +36,7 @@ pub mod connection;
 pub mod error;
 pub mod flush;
 pub mod glob;
+pub mod latency;
 pub mod listen;
 pub mod outbound;
 pub mod parse;

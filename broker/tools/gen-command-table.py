@@ -26,7 +26,7 @@ SUBCOMMANDS = {
     "command": ["count", "list", "info", "docs", "help"],
     "config": ["get", "set", "resetstat", "rewrite", "help"],
     "slowlog": ["get", "len", "reset", "help"],
-    "latency": ["latest", "history", "reset", "doctor", "graph", "help"],
+    "latency": ["latest", "history", "reset", "doctor", "graph", "histogram", "help"],
     "acl": ["cat", "deluser", "dryrun", "genpass", "getuser", "help", "list", "load", "log", "save",
             "setuser", "users", "whoami"],
 }

@@ -136,6 +136,7 @@ fn set(s: &mut Session, args: &[Bytes]) {
         crate::config::loglevel_changed(&next.loglevel);
     }
     drop(old);
+    s.latency_ms = next.latency_monitor_threshold;
     s.shared.config.store(std::sync::Arc::new(next));
     s.reply().ok();
 }

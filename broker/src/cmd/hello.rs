@@ -9,21 +9,21 @@
 
 use bytes::Bytes;
 
-use super::{NO_AUTH, Spec, c_str, is, parse_int};
+use super::{FAST, NO_AUTH, Spec, c_str, is, parse_int};
 use crate::acl::{LogContext, Reason};
 use crate::session::Session;
 
 pub(crate) const HELLO: Spec = Spec {
     name: "hello",
     arity: -1,
-    flags: NO_AUTH,
+    flags: NO_AUTH | FAST,
     subcommands: &[],
     run: hello,
 };
 pub(crate) const AUTH: Spec = Spec {
     name: "auth",
     arity: -2,
-    flags: NO_AUTH,
+    flags: NO_AUTH | FAST,
     subcommands: &[],
     run: auth,
 };

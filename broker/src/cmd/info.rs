@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
-use super::{Spec, is};
+use super::{FAST, Spec, is};
 use crate::client::BLOCKED;
 use crate::registry::Kind;
 use crate::session::Session;
@@ -28,7 +28,7 @@ pub(crate) const INFO: Spec = Spec {
 pub(crate) const TIME: Spec = Spec {
     name: "time",
     arity: 1,
-    flags: 0,
+    flags: FAST,
     subcommands: &[],
     run: time,
 };

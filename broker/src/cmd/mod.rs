@@ -50,6 +50,9 @@ pub(crate) const TX_CONTROL: u8 = 32;
 pub(crate) const PUSH_REPLY: u8 = 64;
 
 pub(crate) use admit::denial;
+/// Redis' `fast` flag: a slow call is a `fast-command` latency event.
+pub(crate) const FAST: u8 = 128;
+
 pub(crate) use multi::Transaction;
 
 /// One command or subcommand.
@@ -200,11 +203,12 @@ pub(crate) fn resolve(args: &[Bytes]) -> Option<&'static Spec> {
 
 /// The counters of every command and subcommand, in table order.
 pub(crate) fn command_stats() -> CommandStats {
-    let subs: Vec<(&'static str, Vec<&'static str>)> = COMMANDS
+    let name = |s: &Spec| (s.name, s.flags & FAST != 0);
+    let subs: Vec<(_, Vec<_>)> = COMMANDS
         .iter()
-        .map(|c| (c.name, c.subcommands.iter().map(|s| s.name).collect()))
+        .map(|c| (name(c), c.subcommands.iter().map(name).collect()))
         .collect();
-    CommandStats::new(subs.iter().map(|(name, subs)| (*name, &subs[..])))
+    CommandStats::new(subs.iter().map(|(c, subs)| (*c, &subs[..])))
 }
 
 /// Runs one request and leaves its output in the session's buffers.

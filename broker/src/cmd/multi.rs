@@ -12,7 +12,7 @@
 
 use bytes::Bytes;
 
-use super::{PUSH_REPLY, Spec, TX_CONTROL, denial, monitor};
+use super::{FAST, PUSH_REPLY, Spec, TX_CONTROL, denial, monitor};
 use crate::acl::{LogContext, Reason};
 use crate::cmdstats::SlotId;
 use crate::session::Session;
@@ -21,7 +21,7 @@ use crate::stats::Stats;
 pub(crate) const MULTI: Spec = Spec {
     name: "multi",
     arity: 1,
-    flags: TX_CONTROL,
+    flags: TX_CONTROL | FAST,
     subcommands: &[],
     run: multi,
 };
@@ -35,21 +35,21 @@ pub(crate) const EXEC: Spec = Spec {
 pub(crate) const DISCARD: Spec = Spec {
     name: "discard",
     arity: 1,
-    flags: TX_CONTROL,
+    flags: TX_CONTROL | FAST,
     subcommands: &[],
     run: discard,
 };
 pub(crate) const WATCH: Spec = Spec {
     name: "watch",
     arity: -2,
-    flags: TX_CONTROL,
+    flags: TX_CONTROL | FAST,
     subcommands: &[],
     run: watch,
 };
 pub(crate) const UNWATCH: Spec = Spec {
     name: "unwatch",
     arity: 1,
-    flags: 0,
+    flags: FAST,
     subcommands: &[],
     run: unwatch,
 };

@@ -2,41 +2,41 @@
 
 use bytes::Bytes;
 
-use super::{NO_AUTH, PUBSUB_CONTEXT, Spec, TX_CONTROL, arity_error, parse_int};
+use super::{FAST, NO_AUTH, PUBSUB_CONTEXT, Spec, TX_CONTROL, arity_error, parse_int};
 use crate::session::{Close, Session};
 
 pub(crate) const PING: Spec = Spec {
     name: "ping",
     arity: -1,
-    flags: PUBSUB_CONTEXT,
+    flags: PUBSUB_CONTEXT | FAST,
     subcommands: &[],
     run: ping,
 };
 pub(crate) const ECHO: Spec = Spec {
     name: "echo",
     arity: 2,
-    flags: 0,
+    flags: FAST,
     subcommands: &[],
     run: echo,
 };
 pub(crate) const SELECT: Spec = Spec {
     name: "select",
     arity: 2,
-    flags: 0,
+    flags: FAST,
     subcommands: &[],
     run: select,
 };
 pub(crate) const QUIT: Spec = Spec {
     name: "quit",
     arity: -1,
-    flags: PUBSUB_CONTEXT | NO_AUTH | TX_CONTROL,
+    flags: PUBSUB_CONTEXT | NO_AUTH | TX_CONTROL | FAST,
     subcommands: &[],
     run: quit,
 };
 pub(crate) const RESET: Spec = Spec {
     name: "reset",
     arity: 1,
-    flags: PUBSUB_CONTEXT | NO_AUTH | TX_CONTROL,
+    flags: PUBSUB_CONTEXT | NO_AUTH | TX_CONTROL | FAST,
     subcommands: &[],
     run: reset,
 };

@@ -6,21 +6,21 @@
 
 use bytes::Bytes;
 
-use super::{MAY_REPLICATE, Spec};
+use super::{FAST, MAY_REPLICATE, Spec};
 use crate::session::Session;
 use crate::stats::Stats;
 
 pub(crate) const PUBLISH: Spec = Spec {
     name: "publish",
     arity: 3,
-    flags: MAY_REPLICATE,
+    flags: MAY_REPLICATE | FAST,
     subcommands: &[],
     run: |s, a| publish(s, a, false),
 };
 pub(crate) const SPUBLISH: Spec = Spec {
     name: "spublish",
     arity: 3,
-    flags: MAY_REPLICATE,
+    flags: MAY_REPLICATE | FAST,
     subcommands: &[],
     run: |s, a| publish(s, a, true),
 };

@@ -33,7 +33,7 @@ const HELP: &[&str] = &[
     "RESET",
     "    Reset the slowlog.",
     "HELP",
-    "    Prints this help.",
+    "    Print this help.",
 ];
 
 fn get(s: &mut Session, args: &[Bytes]) {

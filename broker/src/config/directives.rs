@@ -300,6 +300,15 @@ const DIRECTIVES: &[Directive] = &[
         }),
     },
     Directive {
+        name: "latency-monitor-threshold",
+        settable: true,
+        set: |c, args| {
+            c.latency_monitor_threshold = ranged(one(args)?, 0, i64::MAX)?;
+            Ok(())
+        },
+        get: Some(|c| c.latency_monitor_threshold.to_string()),
+    },
+    Directive {
         name: "protected-mode",
         settable: true,
         set: |c, args| {

@@ -161,6 +161,9 @@ pub struct Config {
     pub slowlog_max_len: u64,
     /// `latency-tracking-info-percentiles`: what INFO latencystats shows.
     pub latency_tracking_info_percentiles: Vec<f64>,
+    /// `latency-monitor-threshold`: milliseconds; a call at least this slow
+    /// is a LATENCY sample. 0, the default, turns the monitor off.
+    pub latency_monitor_threshold: u64,
     /// `acllog-max-len`: accepted and reported (respub keeps no ACL log).
     pub acllog_max_len: u64,
     /// `io-threads`: worker threads serving connections (used by the
@@ -229,6 +232,7 @@ impl Default for Config {
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
             latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
+            latency_monitor_threshold: 0,
             acllog_max_len: 128,
             protected_mode: true,
             tls_port: 0,

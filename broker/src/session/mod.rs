@@ -94,6 +94,10 @@ pub struct Session {
     pub track_latency: bool,
     /// `slowlog-log-slower-than`, as the configuration of this read had it.
     pub slowlog_us: i64,
+    /// `latency-monitor-threshold`, as the configuration of this read had
+    /// it, or as CONFIG SET just set it (Redis samples that call with the
+    /// new threshold).
+    pub latency_ms: u64,
     /// The current command passed every check but is held by `CLIENT
     /// PAUSE`: the connection waits for the pause to end, then runs it again.
     pub postponed: Option<Postponed>,
@@ -139,6 +143,7 @@ impl Session {
             run: None,
             track_latency: true,
             slowlog_us: -1,
+            latency_ms: 0,
             postponed: None,
         }
     }

@@ -50,6 +50,8 @@ pub struct Shared {
     pub flusher: Flusher,
     /// SLOWLOG.
     pub slowlog: crate::slowlog::Slowlog,
+    /// The latency monitor (LATENCY).
+    pub latency: crate::latency::Monitor,
     /// The `io-threads` writer pool, where each connection's writer task
     /// runs; `None` runs them beside the readers.
     pub writers: Option<tokio::runtime::Handle>,
@@ -105,6 +107,7 @@ impl Shared {
             cmdstats: crate::cmd::command_stats(),
             flusher: Flusher::default(),
             slowlog: crate::slowlog::Slowlog::default(),
+            latency: crate::latency::Monitor::default(),
             pause: crate::pause::Pause::default(),
         }
     }

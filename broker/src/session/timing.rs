@@ -1,8 +1,8 @@
-//! Timing a session's commands for INFO commandstats and latencystats, and
-//! SLOWLOG: consecutive calls of one command in one read share one
-//! measurement.
+//! Timing a session's commands for INFO commandstats and latencystats,
+//! SLOWLOG and the latency monitor: consecutive calls of one command in one
+//! read share one measurement.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -79,6 +79,30 @@ impl Session {
             if slow && run.calls > 0 {
                 self.log_slow(&run.args, micros);
             }
+            // Off (the default): this comparison is all the monitor costs.
+            if self.latency_ms != 0 {
+                self.sample_latency(run.slot, took, run.calls);
+            }
+        }
+    }
+
+    /// A LATENCY sample if the run's mean call, the figure commandstats
+    /// record, took at least `latency-monitor-threshold`, in whole
+    /// milliseconds rounded down as Redis rounds its `duration/1000`.
+    fn sample_latency(&self, slot: SlotId, took: Duration, calls: u64) {
+        let Some(mean) = u64::try_from(took.as_nanos())
+            .unwrap_or(u64::MAX)
+            .checked_div(calls)
+        else {
+            return;
+        };
+        let ms = mean / 1_000_000;
+        if ms >= self.latency_ms {
+            // The clock is read only for a sample, as Redis does.
+            let event = self.shared.cmdstats.event(slot);
+            self.shared
+                .latency
+                .add(event, crate::latency::unix_now(), ms);
         }
     }
 

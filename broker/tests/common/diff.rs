@@ -267,7 +267,8 @@ pub fn known_7_0(step: &Step, issuer: bool, frames: Vec<Frame>) -> Vec<Frame> {
             frames.insert(0, reply);
         }
     }
-    // 7.2 fixed the grammar of the last PUBSUB HELP line.
+    // 7.2 fixed the grammar of the last line of every HELP that Redis'
+    // `addReplyHelp` writes (PUBSUB, LATENCY and SLOWLOG HELP).
     for f in &mut frames {
         if f.raw.ends_with(b"+    Prints this help.\r\n") {
             let cut = f.raw.len() - b"+    Prints this help.\r\n".len();
