@@ -67,6 +67,8 @@ pub const NO_EVICT: u8 = 1;
 pub const NO_TOUCH: u8 = 2;
 /// A command of this client waits for `CLIENT PAUSE` to end: flag `b`.
 pub const BLOCKED: u8 = 4;
+/// A replica, after PSYNC or SYNC: flag `S`.
+pub const REPLICA: u8 = 8;
 
 /// One connected client, as seen from outside its own task.
 #[derive(Debug)]
@@ -275,6 +277,7 @@ impl Client {
     fn flags_field(&self, pubsub: bool, multi: bool) -> String {
         let flags = self.flags.load(Ordering::Relaxed);
         let letters = [
+            (flags & REPLICA != 0, 'S'),
             (pubsub, 'P'),
             (multi, 'x'),
             (flags & BLOCKED != 0, 'b'),

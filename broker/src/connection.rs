@@ -90,6 +90,9 @@ where
 
     session.drop_subscriptions();
     session.stop_monitoring();
+    if session.replica {
+        shared.replication.detach(client.id);
+    }
     shared.clients.remove(client.id);
     match end {
         End::Flush => client.out.close_after_flush(),

@@ -42,6 +42,7 @@ pub mod outbound;
 pub mod parse;
 pub mod pause;
 pub mod registry;
+pub mod replication;
 pub mod reply;
 pub mod runtime;
 pub mod server;

@@ -388,25 +388,55 @@ where
 async fn cron(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut seconds: i64 = 0;
     loop {
         tokio::select! {
             () = shared.shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
+        seconds += 1;
         let config = shared.config.load();
         let now = Instant::now();
         for client in shared.clients.snapshot() {
-            if config.timeout > 0 && !client.subscribed() && client.idle_secs() > config.timeout {
+            let replica = client.flag(crate::client::REPLICA);
+            let exempt = replica || client.subscribed();
+            if config.timeout > 0 && !exempt && client.idle_secs() > config.timeout {
                 tracing::debug!(client = client.id, "closing idle client");
                 client.kill.cancel();
                 continue;
             }
-            let limit = if client.subscribed() {
+            let limit = if replica {
+                &config.output_limit_replica
+            } else if client.subscribed() {
                 &config.output_limit_pubsub
             } else {
                 &config.output_limit_normal
             };
             client.enforce_soft_limit(limit, now);
+        }
+        replication_cron(&shared, &config, seconds);
+    }
+}
+
+/// What Redis' `replicationCron` does on a master: a `ping` into the
+/// stream every `repl-ping-replica-period` seconds, and replicas silent for
+/// longer than `repl-timeout` cut off.
+fn replication_cron(shared: &Shared, config: &crate::config::Config, seconds: i64) {
+    let period = config
+        .number("repl-ping-replica-period")
+        .unwrap_or(10)
+        .max(1);
+    if seconds % period == 0 {
+        for client in shared.replication.ping(&config.output_limit_replica) {
+            client.out.wake();
+        }
+    }
+    let timeout = config.number("repl-timeout").unwrap_or(60);
+    let timeout = Duration::from_secs(u64::try_from(timeout).unwrap_or(60));
+    for replica in shared.replication.snapshot().replicas {
+        if replica.psync && replica.ack_at.elapsed() > timeout {
+            tracing::warn!(replica = %replica.ip, port = replica.port, "Disconnecting timedout replica (streaming sync)");
+            replica.client.kill.cancel();
         }
     }
 }

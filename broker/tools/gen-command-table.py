@@ -19,7 +19,7 @@ import socket
 COMMANDS = ["publish", "spublish", "subscribe", "unsubscribe", "psubscribe", "punsubscribe",
             "ssubscribe", "sunsubscribe", "pubsub", "ping", "echo", "select", "quit", "reset",
             "hello", "auth", "client", "info", "time", "command", "config", "shutdown", "monitor",
-            "acl", "slowlog", "latency", "multi", "exec", "discard", "watch", "unwatch"]
+            "acl", "slowlog", "latency", "multi", "exec", "discard", "watch", "unwatch", "replconf", "psync", "sync", "role"]
 SUBCOMMANDS = {
     "client": ["id", "setname", "getname", "setinfo", "info", "list", "kill", "help", "reply",
                "no-evict", "no-touch", "pause", "unpause"],
@@ -27,6 +27,7 @@ SUBCOMMANDS = {
     "config": ["get", "set", "resetstat", "rewrite", "help"],
     "slowlog": ["get", "len", "reset", "help"],
     "latency": ["latest", "history", "reset", "doctor", "graph", "histogram", "help"],
+    "pubsub": ["channels", "numsub", "numpat", "shardchannels", "shardnumsub", "help"],
     "acl": ["cat", "deluser", "dryrun", "genpass", "getuser", "help", "list", "load", "log", "save",
             "setuser", "users", "whoami"],
 }

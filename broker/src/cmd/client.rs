@@ -105,13 +105,13 @@ fn list(s: &mut Session, args: &[Bytes]) {
     match args.get(2..).unwrap_or_default() {
         [] => {}
         [opt, kind] if is(opt, "TYPE") => {
-            let Some(pubsub) = client_type(kind) else {
+            let Some(kind) = client_type(kind) else {
                 let mut text = b"ERR Unknown client type '".to_vec();
                 text.extend_from_slice(c_str(kind, usize::MAX));
                 text.push(b'\'');
                 return s.error(&text);
             };
-            clients.retain(|c| pubsub == Some(c.subscribed()));
+            clients.retain(|c| kind.matches(c));
         }
         [opt, ids @ ..] if is(opt, "ID") && !ids.is_empty() => {
             let mut wanted = Vec::new();
@@ -139,13 +139,38 @@ fn list(s: &mut Session, args: &[Bytes]) {
 /// Maps a CLIENT TYPE argument: `Some(Some(pubsub?))` for normal/pubsub,
 /// `Some(None)` for classes respub never has (master, replica), `None` if
 /// unknown.
-fn client_type(kind: &[u8]) -> Option<Option<bool>> {
+/// Redis' client classes, as `CLIENT LIST TYPE` and `CLIENT KILL TYPE`
+/// name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientType {
+    Normal,
+    Pubsub,
+    Replica,
+    /// The link to this server's master: respub has none.
+    Master,
+}
+
+impl ClientType {
+    fn matches(self, c: &Client) -> bool {
+        let replica = c.flag(crate::client::REPLICA);
+        match self {
+            Self::Normal => !replica && !c.subscribed(),
+            Self::Pubsub => !replica && c.subscribed(),
+            Self::Replica => replica,
+            Self::Master => false,
+        }
+    }
+}
+
+fn client_type(kind: &[u8]) -> Option<ClientType> {
     if is(kind, "normal") {
-        Some(Some(false))
+        Some(ClientType::Normal)
     } else if is(kind, "pubsub") {
-        Some(Some(true))
-    } else if is(kind, "master") || is(kind, "replica") || is(kind, "slave") {
-        Some(None)
+        Some(ClientType::Pubsub)
+    } else if is(kind, "replica") || is(kind, "slave") {
+        Some(ClientType::Replica)
+    } else if is(kind, "master") {
+        Some(ClientType::Master)
     } else {
         None
     }
@@ -156,7 +181,7 @@ struct KillFilter {
     id: Option<u64>,
     addr: Option<Bytes>,
     laddr: Option<Bytes>,
-    kind: Option<Option<bool>>,
+    kind: Option<ClientType>,
     user: Option<Bytes>,
     skipme: bool,
     maxage: Option<u64>,
@@ -174,7 +199,7 @@ impl KillFilter {
                 .laddr
                 .as_ref()
                 .is_none_or(|a| a[..] == *c.laddr.as_bytes())
-            && self.kind.is_none_or(|k| k == Some(c.subscribed()))
+            && self.kind.is_none_or(|k| k.matches(c))
             && self
                 .user
                 .as_ref()

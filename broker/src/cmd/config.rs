@@ -135,6 +135,13 @@ fn set(s: &mut Session, args: &[Bytes]) {
     if old.loglevel != next.loglevel {
         crate::config::loglevel_changed(&next.loglevel);
     }
+    let backlog = next.number("repl-backlog-size");
+    if old.number("repl-backlog-size") != backlog {
+        let size = backlog
+            .and_then(|b| usize::try_from(b).ok())
+            .unwrap_or(1 << 20);
+        s.shared.replication.resize(size);
+    }
     drop(old);
     s.latency_ms = next.latency_monitor_threshold;
     s.shared.config.store(std::sync::Arc::new(next));

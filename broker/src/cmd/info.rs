@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use super::{FAST, Spec, is};
-use crate::client::BLOCKED;
+use crate::client::{BLOCKED, REPLICA};
 use crate::registry::Kind;
 use crate::session::Session;
 use crate::stats::{Stats, process_cpu, process_rss};
@@ -110,6 +110,8 @@ fn server(s: &Session, out: &mut String) {
 fn clients(s: &Session, out: &mut String) {
     let all = s.shared.clients.snapshot();
     let pubsub = all.iter().filter(|c| c.subscribed()).count();
+    // Redis counts its replicas apart (INFO replication).
+    let replicas = all.iter().filter(|c| c.flag(REPLICA)).count();
     // Clients whose command waits for CLIENT PAUSE, as Redis counts them.
     let blocked = all.iter().filter(|c| c.flag(BLOCKED)).count();
     let _ = write!(
@@ -117,7 +119,7 @@ fn clients(s: &Session, out: &mut String) {
         "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\n\
          client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\n\
          tracking_clients:0\r\npubsub_clients:{}\r\nclients_in_timeout_table:0\r\n",
-        all.len(),
+        all.len() - replicas,
         s.shared.config.load().maxclients,
         blocked,
         pubsub,
@@ -148,7 +150,8 @@ fn stats(s: &Session, out: &mut String) {
     let _ = write!(
         out,
         "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\n\
-         total_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:0\r\n\
+         total_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\n\
+         sync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nexpired_keys:0\r\n\
          evicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\n\
          pubsubshard_channels:{}\r\nclient_output_buffer_limit_disconnections:{}\r\ntotal_error_replies:{}\r\n\
          acl_access_denied_auth:{}\r\nacl_access_denied_cmd:{}\r\nacl_access_denied_key:0\r\n\
@@ -158,6 +161,9 @@ fn stats(s: &Session, out: &mut String) {
         Stats::get(&stats.net_input_bytes),
         Stats::get(&stats.net_output_bytes),
         Stats::get(&stats.rejected_connections),
+        shared.replication.sync_full.load(Ordering::Relaxed),
+        shared.replication.sync_partial_ok.load(Ordering::Relaxed),
+        shared.replication.sync_partial_err.load(Ordering::Relaxed),
         shared.registry.len(Kind::Channel),
         shared.registry.len(Kind::Pattern),
         shared.registry.len(Kind::Shard),
@@ -171,14 +177,41 @@ fn stats(s: &Session, out: &mut String) {
     );
 }
 
+/// The master form of Redis 7.2's section, `slaveN` lines included (the
+/// only way Sentinel discovers replicas).
 fn replication(s: &Session, out: &mut String) {
+    let snap = s.shared.replication.snapshot();
     let _ = write!(
         out,
-        "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n\
-         master_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\n\
-         second_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\n\
-         repl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
-        s.shared.run_id
+        "# Replication\r\nrole:master\r\nconnected_slaves:{}\r\n",
+        snap.replicas.len()
+    );
+    let now = std::time::Instant::now();
+    for (i, r) in snap.replicas.iter().enumerate() {
+        let lag = now.saturating_duration_since(r.ack_at).as_secs();
+        let _ = write!(
+            out,
+            "slave{i}:ip={},port={},state=online,offset={},lag={lag}\r\n",
+            r.ip, r.port, r.ack
+        );
+    }
+    let (first, histlen) = snap.backlog.unwrap_or((0, 0));
+    let size = s
+        .shared
+        .config
+        .load()
+        .number("repl-backlog-size")
+        .unwrap_or(1 << 20);
+    let _ = write!(
+        out,
+        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\n\
+         master_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\n\
+         repl_backlog_size:{size}\r\nrepl_backlog_first_byte_offset:{first}\r\nrepl_backlog_histlen:{histlen}\r\n",
+        snap.replid,
+        snap.replid2,
+        snap.offset,
+        snap.second_offset,
+        u8::from(snap.backlog.is_some()),
     );
 }
 

@@ -19,6 +19,7 @@ mod pause;
 mod ping;
 mod publish;
 mod pubsub;
+mod replication;
 mod shutdown;
 mod slowlog;
 mod subscribe;
@@ -54,6 +55,7 @@ pub(crate) use admit::denial;
 pub(crate) const FAST: u8 = 128;
 
 pub(crate) use multi::Transaction;
+pub(crate) use replication::Announced;
 
 /// One command or subcommand.
 #[derive(Debug)]
@@ -125,6 +127,10 @@ pub(crate) static COMMANDS: &[Spec] = &[
     multi::DISCARD,
     multi::WATCH,
     multi::UNWATCH,
+    replication::REPLCONF,
+    replication::PSYNC,
+    replication::SYNC,
+    replication::ROLE,
 ];
 
 /// Finds `name` in a table of commands, or of one container's subcommands

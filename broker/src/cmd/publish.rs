@@ -30,7 +30,8 @@ fn publish(s: &mut Session, args: &[Bytes], sharded: bool) {
         return;
     };
     let registry = &s.shared.registry;
-    let limit = s.shared.config.load().output_limit_pubsub;
+    let config = s.shared.config.load();
+    let limit = config.output_limit_pubsub;
     let out = &mut s.fanout;
     let receivers = if sharded {
         registry.spublish(channel, message, s.client.id, &limit, out)
@@ -41,6 +42,12 @@ fn publish(s: &mut Session, args: &[Bytes], sharded: bool) {
     Stats::add(&stats.messages_published, 1);
     Stats::add(&stats.messages_delivered, receivers as u64);
     s.reply().int(i64::try_from(receivers).unwrap_or(i64::MAX));
+    // To the replicas, exactly as received (one atomic load when none
+    // ever attached).
+    if s.shared.replication.active() {
+        let limit = config.output_limit_replica;
+        s.shared.replication.feed(args, &limit, &mut s.fanout.wake);
+    }
     if !s.fanout.to_self.is_empty() {
         s.pushes.extend_from_slice(&s.fanout.to_self);
         s.fanout.to_self.clear();

@@ -363,7 +363,11 @@ impl Config {
                     unixsocket: self.unixsocket.is_some(),
                 };
                 self.unused.apply(&name, args, running, ctx)?;
-                Ok(Applied::Ignored)
+                Ok(if ignored::is_used(&name) {
+                    Applied::Set
+                } else {
+                    Applied::Ignored
+                })
             }
             None => Err(DirectiveError::Unknown),
         }
@@ -377,6 +381,11 @@ impl Config {
             Some(d) => d.get.map(|get| get(self)),
             None => self.unused.shown(name),
         }
+    }
+
+    /// A numeric directive's value, as CONFIG GET shows it.
+    pub fn number(&self, name: &str) -> Option<i64> {
+        self.get(name)?.parse().ok()
     }
 
     /// Every directive name CONFIG GET can show.

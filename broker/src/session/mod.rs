@@ -85,6 +85,11 @@ pub struct Session {
     pub(crate) multi: Option<crate::cmd::Transaction>,
     /// EXEC is running its queue (Redis' `CLIENT_DENY_BLOCKING`).
     pub in_exec: bool,
+    /// This connection is a replica (after PSYNC or SYNC): it gets the
+    /// replication stream and no replies.
+    pub replica: bool,
+    /// What it said of itself with REPLCONF.
+    pub(crate) announced: crate::cmd::Announced,
     /// Error replies so far: a command that added one failed
     /// (commandstats' `failed_calls`).
     pub errors: u64,
@@ -139,6 +144,8 @@ impl Session {
             monitor_lines: Vec::new(),
             multi: None,
             in_exec: false,
+            replica: false,
+            announced: crate::cmd::Announced::default(),
             errors: 0,
             run: None,
             track_latency: true,
@@ -273,7 +280,8 @@ impl Session {
         } else {
             &config.output_limit_normal
         };
-        let suppressed = self.reply_off || self.skip_this;
+        // A replica is sent the stream only (Redis never replies to one).
+        let suppressed = self.reply_off || self.skip_this || self.replica;
         if !self.out.is_empty() {
             if !suppressed {
                 self.wake_self |= self.client.send_deferred(Frame::Borrowed(&self.out), limit);

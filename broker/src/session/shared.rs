@@ -57,22 +57,14 @@ pub struct Shared {
     pub writers: Option<tokio::runtime::Handle>,
     /// `CLIENT PAUSE`.
     pub pause: crate::pause::Pause,
+    /// The master side of replication.
+    pub replication: crate::replication::Replication,
 }
 
 impl Shared {
     /// Fresh shared state for one server run.
     pub fn new(config: Config, port: u16, shutdown: CancellationToken) -> Self {
-        use std::hash::{BuildHasher, Hasher};
-        let run_id: String = (0..3)
-            .map(|i| {
-                let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-                h.write_u32(i);
-                format!("{:016x}", h.finish())
-            })
-            .collect::<String>()
-            .chars()
-            .take(40)
-            .collect();
+        let run_id = crate::replication::random_id();
         let acl = Acl::new(config.requirepass.as_deref(), config.acl_pubsub_default_all);
         let lines: Vec<(usize, Vec<String>)> = config
             .users
@@ -109,6 +101,7 @@ impl Shared {
             slowlog: crate::slowlog::Slowlog::default(),
             latency: crate::latency::Monitor::default(),
             pause: crate::pause::Pause::default(),
+            replication: crate::replication::Replication::default(),
         }
     }
 }

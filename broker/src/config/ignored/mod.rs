@@ -30,6 +30,8 @@ pub(super) struct Entry {
     default: &'static str,
     /// CONFIG SET may change it (Redis' `MODIFIABLE_CONFIG`).
     settable: bool,
+    /// Read by replication (see `Config::number`): set without a warning.
+    used: bool,
 }
 
 const fn entry(name: &'static str, kind: Kind, default: &'static str) -> Entry {
@@ -39,6 +41,7 @@ const fn entry(name: &'static str, kind: Kind, default: &'static str) -> Entry {
         alias_of: None,
         default,
         settable: true,
+        used: false,
     }
 }
 
@@ -55,6 +58,7 @@ const fn alias(name: &'static str, of: &'static str) -> Entry {
         alias_of: Some(of),
         default: "",
         settable: true,
+        used: false,
     }
 }
 
@@ -69,6 +73,11 @@ impl Entry {
             settable: false,
             ..self
         }
+    }
+
+    /// Read by the master side of replication: no longer unused.
+    const fn used(self) -> Self {
+        Self { used: true, ..self }
     }
 }
 
@@ -263,9 +272,17 @@ const IGNORED: &[Entry] = &[
         "repl-backlog-size",
         num(1, LLONG_MAX, Unit::Memory),
         "1048576",
-    ),
+    )
+    .used(),
     entry("repl-backlog-ttl", num(0, LLONG_MAX, Unit::Plain), "3600"),
-    entry("repl-timeout", num(1, INT_MAX, Unit::Plain), "60"),
+    entry("repl-timeout", num(1, INT_MAX, Unit::Plain), "60").used(),
+    entry(
+        "repl-ping-replica-period",
+        num(1, INT_MAX, Unit::Plain),
+        "10",
+    )
+    .used(),
+    alias("repl-ping-slave-period", "repl-ping-replica-period"),
     entry("repl-disable-tcp-nodelay", Kind::Bool, "no"),
     entry("min-replicas-to-write", num(0, INT_MAX, Unit::Plain), "0"),
     entry("min-replicas-max-lag", num(0, INT_MAX, Unit::Plain), "10"),
@@ -358,6 +375,11 @@ fn resolve(name: &str) -> Option<&'static Entry> {
 /// Whether `name` (lowercase) is a Redis directive respub accepts unused.
 pub(super) fn is_ignored(name: &str) -> bool {
     find(name).is_some()
+}
+
+/// Whether `name` is one of them that replication reads after all.
+pub(super) fn is_used(name: &str) -> bool {
+    resolve(name).is_some_and(|e| e.used)
 }
 
 /// Every directive accepted unused, in CONFIG GET's order.
