@@ -127,6 +127,13 @@ pub async fn serve(
         shared.listening.add(&shared, listener);
     }
     tracker.spawn(cron(Arc::clone(&shared)));
+    // `replicaof <host> <port>` in the configuration: follow it from the start.
+    let replicaof = shared.config.load().get("replicaof").unwrap_or_default();
+    if let Some((host, Ok(port))) = replicaof.split_once(' ').map(|(h, p)| (h, p.parse())) {
+        if let Some(cancel) = shared.replication.set_master(host, port) {
+            crate::replication::follow(Arc::clone(&shared), host.to_owned(), port, cancel);
+        }
+    }
     let flushing = Arc::clone(&shared);
     tracker.spawn(async move { flushing.flusher.run(flushing.shutdown.clone()).await });
     tokio::select! {

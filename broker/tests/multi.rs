@@ -126,6 +126,20 @@ const SCRIPTS: &[Script] = &[
     ),
     ("monitor inside EXEC", &["MULTI", "MONITOR", "PING", "EXEC"]),
     (
+        // What redis-sentinel sends to promote a replica (sentinel.c
+        // sentinelSendSlaveOf): every command known at queue time, so EXEC
+        // runs them all.
+        "sentinel's promotion block",
+        &[
+            "MULTI",
+            "SLAVEOF NO ONE",
+            "CONFIG REWRITE",
+            "CLIENT KILL TYPE normal",
+            "CLIENT KILL TYPE pubsub",
+            "EXEC",
+        ],
+    ),
+    (
         "client reply off inside a transaction",
         &[
             "MULTI",

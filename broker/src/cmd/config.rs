@@ -78,6 +78,16 @@ fn get(s: &mut Session, args: &[Bytes]) {
             }
         }
     }
+    // `replicaof` is the master followed now (REPLICAOF changes it).
+    let master = s.shared.replication.snapshot().master;
+    for (name, value) in &mut pairs {
+        if name == "replicaof" || name == "slaveof" {
+            *value = master
+                .as_ref()
+                .map(|m| format!("{} {}", m.host, m.port))
+                .unwrap_or_default();
+        }
+    }
     let mut r = s.reply();
     r.map(pairs.len());
     for (name, value) in &pairs {

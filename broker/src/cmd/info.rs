@@ -181,11 +181,11 @@ fn stats(s: &Session, out: &mut String) {
 /// only way Sentinel discovers replicas).
 fn replication(s: &Session, out: &mut String) {
     let snap = s.shared.replication.snapshot();
-    let _ = write!(
-        out,
-        "# Replication\r\nrole:master\r\nconnected_slaves:{}\r\n",
-        snap.replicas.len()
-    );
+    match &snap.master {
+        None => out.push_str("# Replication\r\nrole:master\r\n"),
+        Some(master) => replica_lines(s, master, snap.offset, out),
+    }
+    let _ = write!(out, "connected_slaves:{}\r\n", snap.replicas.len());
     let now = std::time::Instant::now();
     for (i, r) in snap.replicas.iter().enumerate() {
         let lag = now.saturating_duration_since(r.ack_at).as_secs();
@@ -212,6 +212,40 @@ fn replication(s: &Session, out: &mut String) {
         snap.offset,
         snap.second_offset,
         u8::from(snap.backlog.is_some()),
+    );
+}
+
+/// The lines a replica shows about its master, Redis 7.2's, in order.
+fn replica_lines(s: &Session, m: &crate::replication::Master, offset: i64, out: &mut String) {
+    use crate::replication::LinkState;
+    let config = s.shared.config.load();
+    let up = m.state == LinkState::Connected;
+    let secs = |t: Option<std::time::Instant>| {
+        t.map_or(-1, |t| {
+            i64::try_from(t.elapsed().as_secs()).unwrap_or(i64::MAX)
+        })
+    };
+    let _ = write!(
+        out,
+        "# Replication\r\nrole:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\n\
+         master_last_io_seconds_ago:{}\r\nmaster_sync_in_progress:{}\r\nslave_read_repl_offset:{offset}\r\n\
+         slave_repl_offset:{offset}\r\n",
+        m.host,
+        m.port,
+        if up { "up" } else { "down" },
+        if up { secs(m.last_io) } else { -1 },
+        u8::from(m.state == LinkState::Sync),
+    );
+    if !up {
+        let since = if m.was_up { secs(m.down_since) } else { -1 };
+        let _ = write!(out, "master_link_down_since_seconds:{since}\r\n");
+    }
+    let read_only = config.get("replica-read-only").is_none_or(|v| v == "yes");
+    let _ = write!(
+        out,
+        "slave_priority:{}\r\nslave_read_only:{}\r\nreplica_announced:1\r\n",
+        config.number("replica-priority").unwrap_or(100),
+        u8::from(read_only),
     );
 }
 

@@ -131,6 +131,8 @@ pub(crate) static COMMANDS: &[Spec] = &[
     replication::PSYNC,
     replication::SYNC,
     replication::ROLE,
+    replication::REPLICAOF,
+    replication::SLAVEOF,
 ];
 
 /// Finds `name` in a table of commands, or of one container's subcommands

@@ -33,6 +33,20 @@ pub(crate) const SYNC: Spec = Spec {
     subcommands: &[],
     run: sync,
 };
+pub(crate) const REPLICAOF: Spec = Spec {
+    name: "replicaof",
+    arity: 3,
+    flags: ADMIN,
+    subcommands: &[],
+    run: replicaof,
+};
+pub(crate) const SLAVEOF: Spec = Spec {
+    name: "slaveof",
+    arity: 3,
+    flags: ADMIN,
+    subcommands: &[],
+    run: replicaof,
+};
 pub(crate) const ROLE: Spec = Spec {
     name: "role",
     arity: 1,
@@ -172,8 +186,56 @@ fn peer_ip(addr: &str) -> String {
         .to_owned()
 }
 
+/// `REPLICAOF host port` follows a master; `REPLICAOF NO ONE` makes this
+/// server a master again, keeping its clients and its history.
+fn replicaof(s: &mut Session, args: &[Bytes]) {
+    let (Some(host), Some(port)) = (args.get(1), args.get(2)) else {
+        return;
+    };
+    if s.replica {
+        return s.error(b"ERR Command is not valid when client is a replica.");
+    }
+    if is(host, "no") && is(port, "one") {
+        if s.shared.replication.snapshot().master.is_some() {
+            s.shared.replication.unset_master();
+            tracing::info!(
+                "MASTER MODE enabled (user request from '{}')",
+                s.client.info_line()
+            );
+        }
+        return s.reply().ok();
+    }
+    let Some(port) = parse_int(port).and_then(|p| u16::try_from(p).ok()) else {
+        return s.error(b"ERR Invalid master port");
+    };
+    let host = String::from_utf8_lossy(host).into_owned();
+    match s.shared.replication.set_master(&host, port) {
+        None => s
+            .reply()
+            .simple(b"OK Already connected to specified master"),
+        Some(cancel) => {
+            tracing::info!(
+                "REPLICAOF {host}:{port} enabled (user request from '{}')",
+                s.client.info_line()
+            );
+            crate::replication::follow(Arc::clone(&s.shared), host, port, cancel);
+            s.reply().ok();
+        }
+    }
+}
+
 fn role(s: &mut Session, _: &[Bytes]) {
     let snap = s.shared.replication.snapshot();
+    if let Some(m) = &snap.master {
+        let mut r = s.reply();
+        r.array(5);
+        r.bulk(b"slave");
+        r.bulk(m.host.as_bytes());
+        r.int(i64::from(m.port));
+        r.bulk(m.state.name().as_bytes());
+        r.int(if m.was_up { snap.offset } else { -1 });
+        return;
+    }
     let mut r = s.reply();
     r.array(3);
     r.bulk(b"master");

@@ -16,7 +16,10 @@
 //! load until the first `PSYNC` creates the backlog.
 
 mod backlog;
+pub mod link;
 mod rdb;
+mod replica;
+mod role;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -27,6 +30,8 @@ use parking_lot::Mutex;
 
 use self::backlog::Backlog;
 pub(crate) use self::rdb::EMPTY_RDB;
+pub(crate) use self::replica::spawn as follow;
+pub use self::role::{LinkState, Master};
 use crate::client::Client;
 use crate::config::OutputLimit;
 use crate::outbound::Frame;
@@ -82,6 +87,8 @@ struct State {
     /// `SELECT 0` was sent since the last full resynchronisation.
     selected: bool,
     replicas: Vec<Replica>,
+    /// `REPLICAOF host port`: this server's master, while it has one.
+    master: Option<Master>,
 }
 
 /// What INFO replication and ROLE show of the master side.
@@ -100,6 +107,8 @@ pub struct Snapshot {
     pub backlog: Option<(i64, usize)>,
     /// The attached replicas.
     pub replicas: Vec<Replica>,
+    /// This server's master, when it is a replica.
+    pub master: Option<Master>,
 }
 
 /// The replication state of one server.
@@ -143,6 +152,7 @@ impl Default for Replication {
                 backlog: None,
                 selected: false,
                 replicas: Vec::new(),
+                master: None,
             }),
             sync_full: AtomicU64::new(0),
             sync_partial_ok: AtomicU64::new(0),
@@ -212,6 +222,11 @@ impl Replication {
         let argv: Vec<&[u8]> = argv.iter().map(|a| &a[..]).collect();
         let frame = encode(&argv);
         let mut state = self.state.lock();
+        // A replica proxies its master's stream instead (what is published
+        // on it stays local, as in Redis).
+        if state.master.is_some() {
+            return;
+        }
         if !state.selected {
             state.selected = true;
             state.append(encode(&[b"SELECT", b"0"]), limit, wake);
@@ -224,7 +239,7 @@ impl Replication {
     pub fn ping(&self, limit: &OutputLimit) -> Vec<Arc<Client>> {
         let mut wake = Vec::new();
         let mut state = self.state.lock();
-        if !state.replicas.is_empty() {
+        if !state.replicas.is_empty() && state.master.is_none() {
             state.append(encode(&[b"ping"]), limit, &mut wake);
         }
         wake
@@ -311,6 +326,7 @@ impl Replication {
             offset: state.offset,
             backlog: state.backlog.as_ref().map(|b| (b.first(), b.len())),
             replicas: state.replicas.clone(),
+            master: state.master.clone(),
         }
     }
 }

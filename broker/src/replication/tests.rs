@@ -24,6 +24,7 @@ fn partial_resync_needs_our_history_and_the_bytes_in_the_backlog() {
         backlog: Some(Backlog::new(101, 1024)),
         selected: true,
         replicas: Vec::new(),
+        master: None,
     };
     let mut wake = Vec::new();
     state.append(
