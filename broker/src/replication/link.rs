@@ -5,12 +5,10 @@
 //!
 //! A master may send anything: a reply that is not the expected one ends
 //! the link (`Event::Fail`), an RDB of any size is skipped as it streams by
-//! (never held in memory), and the command stream goes through the same
-//! decoder and limits as a client's requests.
+//! (never held in memory), and the command stream is read as the
+//! multibulks a master writes, with Redis' length limits.
 
 use bytes::{Bytes, BytesMut};
-
-use crate::parse::{DecodeLimits, Decoder};
 
 /// Longest handshake line a master may send before it is cut off.
 const LINE_MAX: usize = 64 * 1024;
@@ -78,23 +76,14 @@ pub struct Link {
     identity: Identity,
     step: Step,
     buf: BytesMut,
-    decoder: Decoder,
     /// The history the replica has: the master's id and the offset of the
     /// last byte processed.
     replid: Option<String>,
     offset: i64,
-    /// Bytes of the stream command being decoded, taken so far.
-    partial: usize,
 }
 
 fn command(argv: &[&[u8]]) -> Bytes {
-    let mut out = format!("*{}\r\n", argv.len()).into_bytes();
-    for arg in argv {
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
-    }
-    Bytes::from(out)
+    super::encode(argv)
 }
 
 impl Link {
@@ -106,10 +95,8 @@ impl Link {
             identity,
             step: Step::Ping,
             buf: BytesMut::new(),
-            decoder: Decoder::new(),
             replid,
             offset,
-            partial: 0,
         }
     }
 
@@ -358,41 +345,98 @@ impl Link {
     }
 
     fn stream(&mut self, events: &mut Vec<Event>) -> bool {
-        let before = self.buf.len();
-        let decoded = self.decoder.decode(&mut self.buf, DecodeLimits::default());
-        // The decoder takes a command's bytes as they arrive.
-        self.partial += before - self.buf.len();
-        match decoded {
-            Ok(Some(argv)) => {
-                let used = std::mem::take(&mut self.partial);
-                let getack = argv.len() == 3
-                    && argv
-                        .first()
-                        .is_some_and(|a| a.eq_ignore_ascii_case(b"replconf"))
-                    && argv
-                        .get(1)
-                        .is_some_and(|a| a.eq_ignore_ascii_case(b"getack"));
-                if getack {
-                    // Acknowledged before it counts itself, as Redis does.
-                    if let Some(ack) = self.ack() {
-                        events.push(Event::Send(ack));
-                    }
-                }
-                self.offset += i64::try_from(used).unwrap_or(i64::MAX);
-                // A master writes canonical multibulks: encoding the
-                // arguments again gives its bytes, for sub-replicas.
-                let parts: Vec<&[u8]> = argv.iter().map(|a| &a[..]).collect();
-                let raw = command(&parts);
-                events.push(Event::Command { argv, raw });
-                true
+        let (len, ranges) = match scan(&self.buf) {
+            Ok(Some(found)) => found,
+            Ok(None) => return false,
+            Err(why) => {
+                events.push(Event::Fail(format!("protocol error from master: {why}")));
+                return false;
             }
-            Ok(None) => false,
-            Err(e) => {
-                events.push(Event::Fail(format!("protocol error from master: {e}")));
-                false
+        };
+        // The command's own bytes, for sub-replicas and the backlog, and
+        // its arguments as slices of them: no copy, no allocation per
+        // argument.
+        let raw = self.buf.split_to(len).freeze();
+        let argv: Vec<Bytes> = ranges.iter().map(|&(a, b)| raw.slice(a..b)).collect();
+        let getack = argv.len() == 3
+            && argv
+                .first()
+                .is_some_and(|a| a.eq_ignore_ascii_case(b"replconf"))
+            && argv
+                .get(1)
+                .is_some_and(|a| a.eq_ignore_ascii_case(b"getack"));
+        if getack {
+            // Acknowledged before it counts itself, as Redis does.
+            if let Some(ack) = self.ack() {
+                events.push(Event::Send(ack));
             }
         }
+        self.offset += i64::try_from(len).unwrap_or(i64::MAX);
+        events.push(Event::Command { argv, raw });
+        true
     }
+}
+
+/// A whole multibulk: its length and its arguments' byte ranges.
+type Scanned = (usize, Vec<(usize, usize)>);
+
+/// Most arguments one stream command may have (Redis' multibulk limit).
+const MAX_ARGS: i64 = 1024 * 1024;
+
+/// The length of the multibulk at the start of `buf` and its arguments'
+/// ranges, once it is whole; the error of one that can never be. A master
+/// only ever sends multibulks.
+fn scan(buf: &[u8]) -> Result<Option<Scanned>, &'static str> {
+    let Some((count, mut at)) = header(buf, b'*', 0)? else {
+        return Ok(None);
+    };
+    if !(0..=MAX_ARGS).contains(&count) {
+        return Err("invalid multibulk length");
+    }
+    let mut ranges = Vec::with_capacity(usize::try_from(count).unwrap_or_default());
+    for _ in 0..count {
+        let Some((len, start)) = header(buf, b'$', at)? else {
+            return Ok(None);
+        };
+        let len = usize::try_from(len).map_err(|_| "invalid bulk length")?;
+        if len > 512 * 1024 * 1024 {
+            return Err("invalid bulk length");
+        }
+        let end = start + len;
+        if buf.len() < end + 2 {
+            return Ok(None);
+        }
+        ranges.push((start, end));
+        at = end + 2;
+    }
+    Ok(Some((at, ranges)))
+}
+
+/// `<kind><number>\r\n` at `at`: the number and where the line ends.
+fn header(buf: &[u8], kind: u8, at: usize) -> Result<Option<(i64, usize)>, &'static str> {
+    let Some(rest) = buf.get(at..) else {
+        return Ok(None);
+    };
+    match rest.first() {
+        None => return Ok(None),
+        Some(b) if *b != kind => return Err("expected a multibulk from the master"),
+        Some(_) => {}
+    }
+    let Some(cr) = memchr::memchr(b'\r', rest) else {
+        return if rest.len() > 32 {
+            Err("header line too long")
+        } else {
+            Ok(None)
+        };
+    };
+    if rest.len() < cr + 2 {
+        return Ok(None);
+    }
+    let n = rest
+        .get(1..cr)
+        .and_then(crate::parse::string2ll)
+        .ok_or("invalid length")?;
+    Ok(Some((n, at + cr + 2)))
 }
 
 fn fail(events: &mut Vec<Event>, what: &str, line: &[u8]) {

@@ -162,13 +162,14 @@ impl Default for Replication {
 }
 
 /// `argv` as a RESP multibulk, as a replica reads it.
-fn encode(argv: &[&[u8]]) -> Bytes {
-    let len: usize = argv.iter().map(|a| a.len() + 16).sum();
+pub(super) fn encode<A: AsRef<[u8]>>(argv: &[A]) -> Bytes {
+    let len: usize = argv.iter().map(|a| a.as_ref().len() + 16).sum();
     let mut out = BytesMut::with_capacity(len + 16);
     out.put_u8(b'*');
     out.put_slice(itoa::Buffer::new().format(argv.len()).as_bytes());
     out.put_slice(b"\r\n");
     for arg in argv {
+        let arg = arg.as_ref();
         out.put_u8(b'$');
         out.put_slice(itoa::Buffer::new().format(arg.len()).as_bytes());
         out.put_slice(b"\r\n");
@@ -219,8 +220,7 @@ impl Replication {
         if !self.active() {
             return;
         }
-        let argv: Vec<&[u8]> = argv.iter().map(|a| &a[..]).collect();
-        let frame = encode(&argv);
+        let frame = encode(argv);
         let mut state = self.state.lock();
         // A replica proxies its master's stream instead (what is published
         // on it stays local, as in Redis).
@@ -229,7 +229,7 @@ impl Replication {
         }
         if !state.selected {
             state.selected = true;
-            state.append(encode(&[b"SELECT", b"0"]), limit, wake);
+            state.append(encode(&[&b"SELECT"[..], b"0"]), limit, wake);
         }
         state.append(frame, limit, wake);
     }

@@ -5,11 +5,11 @@ use super::*;
 #[test]
 fn commands_are_encoded_as_received() {
     assert_eq!(
-        &encode(&[b"publish", b"ch", b"hello"])[..],
+        &encode(&[&b"publish"[..], b"ch", b"hello"])[..],
         b"*3\r\n$7\r\npublish\r\n$2\r\nch\r\n$5\r\nhello\r\n"
     );
     assert_eq!(
-        &encode(&[b"SELECT", b"0"])[..],
+        &encode(&[&b"SELECT"[..], b"0"])[..],
         b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n"
     );
 }
