@@ -90,7 +90,7 @@ where
 
     session.drop_subscriptions();
     session.stop_monitoring();
-    if session.replica {
+    if session.replica() {
         shared.replication.detach(client.id);
     }
     shared.clients.remove(client.id);

@@ -248,13 +248,19 @@ impl Acceptor {
 mod tests {
     use super::*;
 
+    /// A self-signed certificate and its key, written into `dir`.
+    fn self_signed(dir: &std::path::Path) -> (PathBuf, PathBuf) {
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let (cert, key) = (dir.join("c.pem"), dir.join("k.pem"));
+        std::fs::write(&cert, made.cert.pem()).unwrap();
+        std::fs::write(&key, made.key_pair.serialize_pem()).unwrap();
+        (cert, key)
+    }
+
     #[tokio::test]
     async fn a_silent_peer_times_out() {
         let dir = tempfile::tempdir().unwrap();
-        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-        let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
-        std::fs::write(&cert, made.cert.pem()).unwrap();
-        std::fs::write(&key, made.key_pair.serialize_pem()).unwrap();
+        let (cert, key) = self_signed(dir.path());
         let acceptor = Acceptor::from_config(&Config {
             tls_cert_file: Some(cert),
             tls_key_file: Some(key),
@@ -277,10 +283,7 @@ mod tests {
     #[test]
     fn another_auth_mode_reads_no_file() {
         let dir = tempfile::tempdir().unwrap();
-        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-        let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
-        std::fs::write(&cert, made.cert.pem()).unwrap();
-        std::fs::write(&key, made.key_pair.serialize_pem()).unwrap();
+        let (cert, key) = self_signed(dir.path());
         let acceptor = Acceptor::from_config(&Config {
             tls_cert_file: Some(cert.clone()),
             tls_key_file: Some(key),

@@ -79,11 +79,13 @@ fn get(s: &mut Session, args: &[Bytes]) {
         }
     }
     // `replicaof` is the master followed now (REPLICAOF changes it).
-    let master = s.shared.replication.snapshot().master;
     for (name, value) in &mut pairs {
         if name == "replicaof" || name == "slaveof" {
-            *value = master
-                .as_ref()
+            *value = s
+                .shared
+                .replication
+                .snapshot()
+                .master
                 .map(|m| format!("{} {}", m.host, m.port))
                 .unwrap_or_default();
         }

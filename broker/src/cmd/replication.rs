@@ -91,7 +91,7 @@ fn replconf(s: &mut Session, args: &[Bytes]) {
             s.announced.psync2 |= is(value, "psync2");
         } else if is(option, "ack") || is(option, "fack") {
             // An acknowledgement is never answered.
-            if s.replica && is(option, "ack") {
+            if s.replica() && is(option, "ack") {
                 if let Some(offset) = parse_int(value) {
                     s.shared.replication.ack(s.client.id, offset);
                 }
@@ -128,7 +128,7 @@ fn sync(s: &mut Session, _: &[Bytes]) {
 /// or the missed part of the stream, are queued before any of the stream
 /// (the stream is fed on the command thread, after this command).
 fn start(s: &mut Session, request: Option<(&[u8], i64)>, psync: bool) {
-    if s.replica {
+    if s.replica() {
         return;
     }
     let config = s.shared.config.load_full();
@@ -173,7 +173,6 @@ fn start(s: &mut Session, request: Option<(&[u8], i64)>, psync: bool) {
     s.wake_self |= s
         .client
         .send_deferred(crate::outbound::Frame::Borrowed(&out), &limit);
-    s.replica = true;
     s.client.set_flag(crate::client::REPLICA, true);
 }
 
@@ -192,7 +191,7 @@ fn replicaof(s: &mut Session, args: &[Bytes]) {
     let (Some(host), Some(port)) = (args.get(1), args.get(2)) else {
         return;
     };
-    if s.replica {
+    if s.replica() {
         return s.error(b"ERR Command is not valid when client is a replica.");
     }
     if is(host, "no") && is(port, "one") {

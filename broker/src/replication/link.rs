@@ -82,6 +82,8 @@ pub struct Link {
     offset: i64,
 }
 
+/// A command to the master; byte-string literals of different lengths
+/// meet as slices here, which a generic `encode` would not infer.
 fn command(argv: &[&[u8]]) -> Bytes {
     super::encode(argv)
 }

@@ -95,8 +95,9 @@ async fn follow(shared: &Arc<Shared>, host: &str, port: u16, cancel: &Cancellati
         };
         shared.replication.touched();
         let events = link.receive(buf.get(..n).unwrap_or_default());
+        let config = shared.config.load();
         for event in events {
-            match apply(shared, event, &mut fanout) {
+            match apply(shared, &config, event, &mut fanout) {
                 Ok(Some(bytes)) => {
                     if let Err(e) = socket.write_all(&bytes).await {
                         return format!("write: {e}");
@@ -113,8 +114,12 @@ async fn follow(shared: &Arc<Shared>, host: &str, port: u16, cancel: &Cancellati
 }
 
 /// What one event means for this server; bytes to send to the master.
-fn apply(shared: &Arc<Shared>, event: Event, fanout: &mut Fanout) -> Result<Option<Bytes>, String> {
-    let config = shared.config.load();
+fn apply(
+    shared: &Arc<Shared>,
+    config: &crate::config::Config,
+    event: Event,
+    fanout: &mut Fanout,
+) -> Result<Option<Bytes>, String> {
     match event {
         Event::Send(bytes) => return Ok(Some(bytes)),
         Event::Fail(why) => return Err(why),

@@ -85,9 +85,6 @@ pub struct Session {
     pub(crate) multi: Option<crate::cmd::Transaction>,
     /// EXEC is running its queue (Redis' `CLIENT_DENY_BLOCKING`).
     pub in_exec: bool,
-    /// This connection is a replica (after PSYNC or SYNC): it gets the
-    /// replication stream and no replies.
-    pub replica: bool,
     /// What it said of itself with REPLCONF.
     pub(crate) announced: crate::cmd::Announced,
     /// Error replies so far: a command that added one failed
@@ -144,7 +141,6 @@ impl Session {
             monitor_lines: Vec::new(),
             multi: None,
             in_exec: false,
-            replica: false,
             announced: crate::cmd::Announced::default(),
             errors: 0,
             run: None,
@@ -227,6 +223,12 @@ impl Session {
         self.client.set_resp3(on);
     }
 
+    /// This connection is a replica (after PSYNC or SYNC): it gets the
+    /// replication stream and no replies.
+    pub fn replica(&self) -> bool {
+        self.client.flag(crate::client::REPLICA)
+    }
+
     /// Shows the transaction's state in CLIENT LIST (`flags=x`, `multi=`,
     /// `multi-mem=`), after MULTI, each queued command and its end.
     pub fn sync_multi(&self) {
@@ -281,7 +283,7 @@ impl Session {
             &config.output_limit_normal
         };
         // A replica is sent the stream only (Redis never replies to one).
-        let suppressed = self.reply_off || self.skip_this || self.replica;
+        let suppressed = self.reply_off || self.skip_this || self.replica();
         if !self.out.is_empty() {
             if !suppressed {
                 self.wake_self |= self.client.send_deferred(Frame::Borrowed(&self.out), limit);
