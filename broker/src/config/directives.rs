@@ -415,6 +415,12 @@ fn add_user(config: &mut Config, args: &[String]) -> Result<(), DirectiveError> 
     let Some(name) = args.first() else {
         return Err(DirectiveError::Arity);
     };
+    if name.contains(' ') {
+        // Redis stops at startup ("Critical error while loading ACLs").
+        return Err(DirectiveError::Invalid(
+            "Spaces not allowed in ACL usernames".into(),
+        ));
+    }
     if config.users.iter().any(|u| u.first() == Some(name)) {
         return Err(DirectiveError::Invalid(
             "Duplicate user found. A user can only be defined once in config files".into(),

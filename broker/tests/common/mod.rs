@@ -15,6 +15,7 @@
 
 pub mod certs;
 pub mod diff;
+pub mod sentinel;
 mod resp;
 mod servers;
 mod wait;

@@ -75,7 +75,7 @@ impl Entry {
         }
     }
 
-    /// Read by the master side of replication: no longer unused.
+    /// Read by replication: no longer unused.
     const fn used(self) -> Self {
         Self { used: true, ..self }
     }
@@ -249,10 +249,10 @@ const IGNORED: &[Entry] = &[
         num(0, LLONG_MAX, Unit::Plain),
         "0",
     ),
-    entry("replicaof", Kind::ReplicaOf, "").fixed(),
+    entry("replicaof", Kind::ReplicaOf, "").fixed().used(),
     alias("slaveof", "replicaof"),
-    entry("masterauth", Kind::Text, ""),
-    entry("masteruser", Kind::Text, ""),
+    entry("masterauth", Kind::Text, "").used(),
+    entry("masteruser", Kind::Text, "").used(),
     entry("replica-serve-stale-data", Kind::Bool, "yes"),
     entry("replica-read-only", Kind::Bool, "yes"),
     entry("replica-priority", num(0, INT_MAX, Unit::Plain), "100"),
