@@ -96,7 +96,12 @@ fn with_replicas(port: u16) -> (Conn, [RedisServer; 2]) {
 #[test]
 fn wait_with_redis_replicas_matches_a_redis_master() {
     let server = TestServer::start();
-    let redis = RedisServer::start_with(&["--repl-ping-replica-period", "3600"]);
+    let redis = RedisServer::start_with(&[
+        "--repl-ping-replica-period",
+        "3600",
+        "--repl-diskless-sync-delay",
+        "0",
+    ]);
     let mut setup = Conn::connect(server.port);
     setup.call(&["CONFIG", "SET", "repl-ping-replica-period", "3600"]);
     let (mut a, _ours) = with_replicas(server.port);
@@ -106,10 +111,10 @@ fn wait_with_redis_replicas_matches_a_redis_master() {
         &mut b,
         &[
             &["PUBLISH", "c", "one"],
-            &["WAIT", "3", "50"],
+            &["WAIT", "3", "500"],
             &["WAIT", "2", "0"],
             &["PUBLISH", "c", "two"],
-            &["WAIT", "3", "50"],
+            &["WAIT", "3", "500"],
             &["WAIT", "0", "0"],
         ],
     );
@@ -123,7 +128,7 @@ fn wait_with_redis_replicas_matches_a_redis_master() {
 
 #[test]
 fn a_respub_replica_announces_what_it_is_told_as_redis_does() {
-    let master = RedisServer::start();
+    let master = RedisServer::start_with(&["--repl-diskless-sync-delay", "0"]);
     let ours = TestServer::start();
     let theirs = RedisServer::start();
     let mut a = Conn::connect(ours.port);
