@@ -247,7 +247,8 @@ where
     }
 }
 
-/// Waits for `CLIENT PAUSE` to end, then runs the held request; `Some` if
+/// Waits for `CLIENT PAUSE` to end, then runs the held request (or for
+/// WAIT's acknowledgements, then answers it); `Some` if
 /// the connection ends instead. Meanwhile the socket is still read, as
 /// Redis reads a blocked client: its input is buffered (and run after the
 /// held request, in order), and a peer that closes is dropped with its
@@ -267,14 +268,32 @@ where
     client.set_flag(BLOCKED, true);
     publish_qbuf(&client, buf);
     let end = loop {
-        let wait = shared.pause.wait(held.may_replicate);
+        // WAIT answers with the count once it has it; a paused command runs
+        // again once the pause is over.
+        let Postponed {
+            may_replicate,
+            acks,
+        } = held;
+        let wait = async {
+            match acks {
+                Some(acks) => Some(shared.replication.acks(acks).await),
+                None => {
+                    shared.pause.wait(may_replicate).await;
+                    None
+                }
+            }
+        };
         tokio::pin!(wait);
+        let mut answer = None;
         let ended = loop {
             tokio::select! {
                 biased;
                 () = client.kill.cancelled() => break Some(End::Drop),
                 () = shared.shutdown.cancelled() => break Some(End::Flush),
-                () = &mut wait => break None,
+                acked = &mut wait => {
+                    answer = acked;
+                    break None;
+                }
                 read = reader.read_buf(buf) => match read {
                     Ok(0) | Err(_) => break Some(End::Drop),
                     Ok(n) => {
@@ -289,6 +308,10 @@ where
         };
         if ended.is_some() {
             break ended;
+        }
+        if let Some(n) = answer {
+            session.reply().int(n);
+            break None;
         }
         cmd::execute(session, args);
         session.end_run();

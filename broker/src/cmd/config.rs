@@ -13,7 +13,7 @@ use bytes::Bytes;
 
 use super::pubsub::help_lines;
 use super::{ADMIN, Spec, arity_error, c_str};
-use crate::config::{Applied, Config, DirectiveError};
+use crate::config::{Applied, Config, DirectiveError, Live};
 use crate::session::Session;
 
 const SUBCOMMANDS: &[Spec] = &[
@@ -188,11 +188,43 @@ fn resetstat(s: &mut Session, _: &[Bytes]) {
     s.reply().ok();
 }
 
+/// CONFIG REWRITE: the file respub was started with, rewritten as Redis
+/// rewrites it (see `config::rewrite`), with the master followed now and
+/// the users ACL commands made.
 fn rewrite(s: &mut Session, _: &[Bytes]) {
-    if s.shared.config.load().config_file.is_none() {
-        s.error(b"ERR The server is running without a config file");
-    } else {
-        s.error(b"ERR Rewriting config file: respub does not rewrite configuration files");
+    let config = s.shared.config.load();
+    let Some(path) = config.config_file.clone() else {
+        return s.error(b"ERR The server is running without a config file");
+    };
+    let live = Live {
+        replicaof: s
+            .shared
+            .replication
+            .snapshot()
+            .master
+            .map(|m| (m.host, m.port)),
+        users: config.aclfile.is_none().then(|| {
+            s.shared
+                .acl
+                .list()
+                .iter()
+                .map(|u| String::from_utf8_lossy(u).into_owned())
+                .collect()
+        }),
+        dir: std::env::current_dir()
+            .ok()
+            .map(|d| d.display().to_string()),
+    };
+    match config.rewrite_file(&path, &live) {
+        Ok(()) => {
+            tracing::warn!("CONFIG REWRITE executed with success.");
+            s.reply().ok();
+        }
+        Err(err) => {
+            let why = crate::config::strerror(&err);
+            tracing::warn!("CONFIG REWRITE failed: {why}");
+            s.error(format!("ERR Rewriting config file: {why}").as_bytes());
+        }
     }
 }
 

@@ -187,6 +187,22 @@ fn replication(s: &Session, out: &mut String) {
     }
     let _ = write!(out, "connected_slaves:{}\r\n", snap.replicas.len());
     let now = std::time::Instant::now();
+    // Redis counts the good replicas only while min-replicas-to-write is
+    // on; respub refuses nothing for it (PUBLISH is no write command).
+    let config = s.shared.config.load();
+    let to_write = config.number("min-replicas-to-write").unwrap_or(0);
+    let max_lag = config.number("min-replicas-max-lag").unwrap_or(10);
+    if to_write != 0 && max_lag != 0 {
+        let good = snap
+            .replicas
+            .iter()
+            .filter(|r| {
+                let lag = now.saturating_duration_since(r.ack_at).as_secs();
+                i64::try_from(lag).is_ok_and(|lag| lag <= max_lag)
+            })
+            .count();
+        let _ = write!(out, "min_slaves_good_slaves:{good}\r\n");
+    }
     for (i, r) in snap.replicas.iter().enumerate() {
         let lag = now.saturating_duration_since(r.ack_at).as_secs();
         let _ = write!(
@@ -196,12 +212,7 @@ fn replication(s: &Session, out: &mut String) {
         );
     }
     let (first, histlen) = snap.backlog.unwrap_or((0, 0));
-    let size = s
-        .shared
-        .config
-        .load()
-        .number("repl-backlog-size")
-        .unwrap_or(1 << 20);
+    let size = config.number("repl-backlog-size").unwrap_or(1 << 20);
     let _ = write!(
         out,
         "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\n\
@@ -243,9 +254,10 @@ fn replica_lines(s: &Session, m: &crate::replication::Master, offset: i64, out: 
     let read_only = config.get("replica-read-only").is_none_or(|v| v == "yes");
     let _ = write!(
         out,
-        "slave_priority:{}\r\nslave_read_only:{}\r\nreplica_announced:1\r\n",
+        "slave_priority:{}\r\nslave_read_only:{}\r\nreplica_announced:{}\r\n",
         config.number("replica-priority").unwrap_or(100),
         u8::from(read_only),
+        u8::from(config.get("replica-announced").is_none_or(|v| v == "yes")),
     );
 }
 

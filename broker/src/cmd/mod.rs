@@ -23,6 +23,7 @@ mod replication;
 mod shutdown;
 mod slowlog;
 mod subscribe;
+mod wait;
 
 use bytes::Bytes;
 
@@ -133,6 +134,7 @@ pub(crate) static COMMANDS: &[Spec] = &[
     replication::ROLE,
     replication::REPLICAOF,
     replication::SLAVEOF,
+    wait::WAIT,
 ];
 
 /// Finds `name` in a table of commands, or of one container's subcommands
@@ -241,7 +243,10 @@ pub fn execute(s: &mut Session, args: &[Bytes]) {
         || (spec.name == "exec" && s.multi.as_ref().is_some_and(Transaction::may_replicate));
     if s.shared.pause.holds(may_replicate) {
         s.skip_next = std::mem::take(&mut s.skip_this);
-        s.postponed = Some(crate::session::Postponed { may_replicate });
+        s.postponed = Some(crate::session::Postponed {
+            may_replicate,
+            acks: None,
+        });
         return;
     }
     if spec.flags & TX_CONTROL == 0 {

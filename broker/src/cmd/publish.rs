@@ -46,7 +46,10 @@ fn publish(s: &mut Session, args: &[Bytes], sharded: bool) {
     // ever attached).
     if s.shared.replication.active() {
         let limit = config.output_limit_replica;
-        s.shared.replication.feed(args, &limit, &mut s.fanout.wake);
+        let offset = s.shared.replication.feed(args, &limit, &mut s.fanout.wake);
+        if offset != 0 {
+            s.woff = offset;
+        }
     }
     if !s.fanout.to_self.is_empty() {
         s.pushes.extend_from_slice(&s.fanout.to_self);

@@ -162,7 +162,7 @@ pub(super) fn shown_path(path: &Option<PathBuf>) -> String {
 
 /// An OS error as `strerror` words it, which Redis prints: without Rust's
 /// ` (os error N)` suffix.
-pub(super) fn os_error_text(err: &std::io::Error) -> String {
+pub fn os_error_text(err: &std::io::Error) -> String {
     let text = err.to_string();
     match text.find(" (os error ") {
         Some(end) => text.get(..end).unwrap_or(&text).to_owned(),

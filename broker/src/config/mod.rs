@@ -15,7 +15,8 @@
 //! * `ignored`: the Redis directives accepted unused, checked as Redis
 //!   checks them and shown back by CONFIG GET.
 //! * `args`: a directive's words as typed values; `error`: the refusals.
-//! * `load`: a file plus command-line options, line by line.
+//! * `load`: a file plus command-line options, line by line; `rewrite`:
+//!   CONFIG REWRITE's new text for that file.
 //!
 //! A new directive is one entry in the `directives` table plus its field
 //! and default in `settings`.
@@ -28,15 +29,17 @@ mod keyspace_events;
 mod load;
 mod loglevel;
 mod process;
+mod rewrite;
 mod settings;
 mod tls;
 
-pub use args::parse_memory;
+pub use args::{os_error_text as strerror, parse_memory};
 pub use directives::Applied;
 pub use error::{ConfigError, DirectiveError};
 pub use ignored::Unused;
 pub(crate) use loglevel::loglevel_changed;
 pub use loglevel::{on_loglevel_change, tracing_filter};
+pub use rewrite::Live;
 pub use settings::{Config, OutputLimit, Supervised, TlsAuthClients};
 
 #[cfg(test)]

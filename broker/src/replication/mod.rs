@@ -20,6 +20,7 @@ pub mod link;
 mod rdb;
 mod replica;
 mod role;
+mod wait;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -32,6 +33,7 @@ use self::backlog::Backlog;
 pub(crate) use self::rdb::EMPTY_RDB;
 pub(crate) use self::replica::spawn as follow;
 pub use self::role::{LinkState, Master};
+pub use self::wait::Wait;
 use crate::client::Client;
 use crate::config::OutputLimit;
 use crate::outbound::Frame;
@@ -123,6 +125,8 @@ pub struct Replication {
     pub sync_partial_ok: AtomicU64,
     /// `sync_partial_err`: a PSYNC naming a history that had to start over.
     pub sync_partial_err: AtomicU64,
+    /// Woken by every `REPLCONF ACK`, for the clients blocked in WAIT.
+    acked: tokio::sync::Notify,
 }
 
 /// 40 random hex digits, as Redis' replication and run ids.
@@ -157,6 +161,7 @@ impl Default for Replication {
             sync_full: AtomicU64::new(0),
             sync_partial_ok: AtomicU64::new(0),
             sync_partial_err: AtomicU64::new(0),
+            acked: tokio::sync::Notify::new(),
         }
     }
 }
@@ -215,23 +220,25 @@ impl Replication {
 
     /// Feeds a propagated command (a PUBLISH or SPUBLISH, as received),
     /// preceded by `SELECT 0` when the stream needs it. Replicas to wake are
-    /// added to `wake`.
-    pub fn feed(&self, argv: &[Bytes], limit: &OutputLimit, wake: &mut Vec<Arc<Client>>) {
+    /// added to `wake`. Returns the offset after it, which WAIT waits for
+    /// (0 when nothing was fed).
+    pub fn feed(&self, argv: &[Bytes], limit: &OutputLimit, wake: &mut Vec<Arc<Client>>) -> i64 {
         if !self.active() {
-            return;
+            return 0;
         }
         let frame = encode(argv);
         let mut state = self.state.lock();
         // A replica proxies its master's stream instead (what is published
         // on it stays local, as in Redis).
         if state.master.is_some() {
-            return;
+            return 0;
         }
         if !state.selected {
             state.selected = true;
             state.append(encode(&[&b"SELECT"[..], b"0"]), limit, wake);
         }
         state.append(frame, limit, wake);
+        state.offset
     }
 
     /// The keepalive `ping` of `replicationCron`, when replicas are
@@ -302,6 +309,8 @@ impl Replication {
             r.ack = offset;
             r.ack_at = Instant::now();
         }
+        drop(state);
+        self.acked.notify_waiters();
     }
 
     /// A replica's connection closed.

@@ -40,10 +40,15 @@ pub(crate) fn spawn(shared: Arc<Shared>, host: String, port: u16, cancel: Cancel
 fn identity(shared: &Shared) -> Identity {
     let config = shared.config.load();
     let text = |name: &str| config.get(name).filter(|v| !v.is_empty());
+    let announced_port = config
+        .number("replica-announce-port")
+        .and_then(|p| u16::try_from(p).ok())
+        .filter(|&p| p != 0);
     Identity {
         auth: text("masterauth").map(|pass| (text("masteruser"), pass)),
-        port: shared.port.load(std::sync::atomic::Ordering::Relaxed),
-        ip: None,
+        port: announced_port
+            .unwrap_or_else(|| shared.port.load(std::sync::atomic::Ordering::Relaxed)),
+        ip: text("replica-announce-ip"),
     }
 }
 

@@ -103,6 +103,9 @@ pub struct Session {
     /// The current command passed every check but is held by `CLIENT
     /// PAUSE`: the connection waits for the pause to end, then runs it again.
     pub postponed: Option<Postponed>,
+    /// `master_repl_offset` after this client's last propagated command
+    /// (Redis' `woff`): what WAIT waits for the replicas to acknowledge.
+    pub woff: i64,
 }
 
 /// A command held by `CLIENT PAUSE`, as the connection must wait for it.
@@ -110,6 +113,9 @@ pub struct Session {
 pub struct Postponed {
     /// Redis' `may-replicate`, which a `WRITE` pause holds.
     pub may_replicate: bool,
+    /// Not a pause: WAIT blocked until these acknowledgements (or its
+    /// timeout), then answers with their count.
+    pub acks: Option<crate::replication::Wait>,
 }
 
 impl Session {
@@ -148,6 +154,7 @@ impl Session {
             slowlog_us: -1,
             latency_ms: 0,
             postponed: None,
+            woff: 0,
         }
     }
 

@@ -15,7 +15,7 @@ pub(super) const ULLONG_MAX: i128 = u64::MAX as i128;
 
 /// How a number is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Unit {
+pub(in crate::config) enum Unit {
     /// A plain integer, as `string2ll` reads it.
     Plain,
     /// A memory amount (`64mb`, `1g`, bytes), shown in bytes.
@@ -26,7 +26,7 @@ pub(super) enum Unit {
 
 /// The type of a directive's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kind {
+pub(in crate::config) enum Kind {
     /// `yes` or `no`, in any case.
     Bool,
     /// `activedefrag`: a boolean that cannot be `yes`, as in a Redis built

@@ -12,9 +12,8 @@ mod kind;
 
 use std::collections::BTreeMap;
 
-pub(super) use self::kind::Context;
-use self::kind::Kind;
-use self::kind::{INT_MAX, LLONG_MAX, ULLONG_MAX, Unit};
+pub(super) use self::kind::{Context, Kind, Unit};
+use self::kind::{INT_MAX, LLONG_MAX, ULLONG_MAX};
 use super::error::DirectiveError;
 
 /// One directive respub accepts unused.
@@ -255,7 +254,13 @@ const IGNORED: &[Entry] = &[
     entry("masteruser", Kind::Text, "").used(),
     entry("replica-serve-stale-data", Kind::Bool, "yes"),
     entry("replica-read-only", Kind::Bool, "yes"),
-    entry("replica-priority", num(0, INT_MAX, Unit::Plain), "100"),
+    entry("replica-priority", num(0, INT_MAX, Unit::Plain), "100").used(),
+    alias("slave-priority", "replica-priority"),
+    entry("replica-announce-ip", Kind::Text, "").used(),
+    alias("slave-announce-ip", "replica-announce-ip"),
+    entry("replica-announce-port", num(0, 65535, Unit::Plain), "0").used(),
+    alias("slave-announce-port", "replica-announce-port"),
+    entry("replica-announced", Kind::Bool, "yes").used(),
     entry("repl-diskless-sync", Kind::Bool, "yes"),
     entry(
         "repl-diskless-sync-delay",
@@ -284,8 +289,10 @@ const IGNORED: &[Entry] = &[
     .used(),
     alias("repl-ping-slave-period", "repl-ping-replica-period"),
     entry("repl-disable-tcp-nodelay", Kind::Bool, "no"),
-    entry("min-replicas-to-write", num(0, INT_MAX, Unit::Plain), "0"),
-    entry("min-replicas-max-lag", num(0, INT_MAX, Unit::Plain), "10"),
+    entry("min-replicas-to-write", num(0, INT_MAX, Unit::Plain), "0").used(),
+    alias("min-slaves-to-write", "min-replicas-to-write"),
+    entry("min-replicas-max-lag", num(0, INT_MAX, Unit::Plain), "10").used(),
+    alias("min-slaves-max-lag", "min-replicas-max-lag"),
     entry("cluster-enabled", Kind::Bool, "no").fixed(),
     entry("cluster-config-file", Kind::Text, "nodes.conf").fixed(),
     entry(
@@ -375,6 +382,12 @@ fn resolve(name: &str) -> Option<&'static Entry> {
 /// Whether `name` (lowercase) is a Redis directive respub accepts unused.
 pub(super) fn is_ignored(name: &str) -> bool {
     find(name).is_some()
+}
+
+/// The name `name` stands for (itself, or what it is an alias of) and how
+/// its value is typed, for CONFIG REWRITE.
+pub(super) fn canonical(name: &str) -> Option<(&'static str, Kind)> {
+    resolve(name).map(|e| (e.name, e.kind))
 }
 
 /// Whether `name` is one of them that replication reads after all.
