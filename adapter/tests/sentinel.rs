@@ -33,10 +33,11 @@ async fn failover_scenario(kind: Kind, mode: Mode) {
     four.wait_resubscribed(deployment.master().await).await;
     four.check_all_to_all("before").await;
 
-    let new_master = deployment.fail_master().await;
+    let old_master = deployment.kill_master().await;
     // Broadcasts during the outage may be lost (pub/sub keeps nothing) or fail; they
     // must not break a node.
     four.tick(1).await;
+    let new_master = deployment.wait_switch(old_master).await;
 
     // Pub/sub delivers to whoever is subscribed when a message is published, so the
     // broadcasts below wait until every node resubscribed on the new master and counts

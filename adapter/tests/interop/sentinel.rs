@@ -247,7 +247,12 @@ impl Deployment {
 
     /// The master every sentinel agrees on, once they agree on one other than `old`.
     async fn agreed_master(&self, old: Option<u16>) -> SocketAddr {
-        poll("the sentinels to agree on a new master", async || {
+        let what = if old.is_some() {
+            "the sentinels to agree on a new master"
+        } else {
+            "the sentinels to agree on the master"
+        };
+        poll(what, async || {
             let mut ports = Vec::new();
             for s in &self.sentinels {
                 ports.push(s.master_port().await?);
@@ -264,13 +269,18 @@ impl Deployment {
         self.agreed_master(None).await
     }
 
-    /// `kill -9` of the current master, then waits for `+switch-master`: every sentinel
-    /// names another node. Returns the new master, which must be one of the replicas.
-    pub async fn fail_master(&mut self) -> SocketAddr {
+    /// `kill -9` of the current master; returns its address.
+    pub async fn kill_master(&mut self) -> SocketAddr {
         let old = self.master().await;
         let i = self.nodes.iter().position(|n| n.addr() == old).unwrap();
         let mut dead = self.nodes.remove(i);
         dead.child.kill().await.unwrap();
+        old
+    }
+
+    /// Waits for `+switch-master`: every sentinel names a master other than `old`, which
+    /// must be one of the replicas. Returns it.
+    pub async fn wait_switch(&self, old: SocketAddr) -> SocketAddr {
         let new = self.agreed_master(Some(old.port())).await;
         assert!(
             self.nodes.iter().any(|n| n.addr() == new),
