@@ -12,6 +12,9 @@
 //! `adapter/tests/node/node_modules` (or the file named by `--client-js`). Options:
 //! `--mode classic|static|dynamic|dynamic-private` (default classic), `--prefix` (default
 //! `socket.io`, the Node adapter's default, so Node servers can join the same chat).
+//! Behind Redis Sentinel, `--redis` takes fred's Sentinel URL, every address a sentinel:
+//! `redis-sentinel://HOST:PORT/0?sentinelServiceName=mymaster&node=HOST:PORT&node=HOST:PORT`;
+//! the servers then follow a failover without a restart.
 //!
 //! Event contract (any Socket.IO client):
 //! * `join` (room, ack) -> the socket joins `room`; ack("ok")
@@ -227,7 +230,7 @@ async fn main() -> Result<(), BoxError> {
             "--client-js" => client_js = PathBuf::from(value()?),
             "-h" | "--help" => {
                 println!(
-                    "chat [--port 3001] [--redis redis://127.0.0.1:6379] [--mode classic|static|dynamic|dynamic-private] [--prefix socket.io] [--client-js PATH]"
+                    "chat [--port 3001] [--redis redis://127.0.0.1:6379 | redis-sentinel://HOST:PORT/0?sentinelServiceName=NAME&node=HOST:PORT...] [--mode classic|static|dynamic|dynamic-private] [--prefix socket.io] [--client-js PATH]"
                 );
                 return Ok(());
             }

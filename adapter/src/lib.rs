@@ -103,6 +103,9 @@ pub use codec::CodecError;
 pub use config::{Config, Mode, SubscriptionMode};
 pub use driver::{FredDriver, MemoryBus, MemoryDriver};
 pub use error::Error;
+/// The `fred` the driver is built on, for [`FredDriver::with_config`] without a second copy
+/// of fred in the dependency tree.
+pub use fred;
 pub use stats::StatsSnapshot;
 
 /// The adapter over the production [`FredDriver`]: use it as

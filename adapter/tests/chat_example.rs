@@ -1,7 +1,7 @@
 //! The chat example (`examples/chat.rs`, compiled into this test) on two servers sharing
-//! an in-process respub broker, driven by socket.io-client.
+//! an in-process respub broker (or respub behind Sentinel), driven by socket.io-client.
 //!
-//! Needs `npm ci --prefix adapter/tests/node`.
+//! Needs `npm ci --prefix adapter/tests/node` (and `redis-sentinel` for the Sentinel case).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -17,7 +17,10 @@ mod interop;
 mod chat;
 
 use fixture::{Broker, within};
-use interop::clients::{Clients, Ev};
+use interop::{
+    clients::{Clients, Ev},
+    sentinel::{Deployment, Kind},
+};
 use respub_socketio::Config;
 use serde_json::{Value as Json, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -45,10 +48,10 @@ async fn chat_event(c: &mut Clients, name: &str) -> Json {
     }
 }
 
-async fn scenario(mode: &str) {
-    eprintln!("--- {mode}");
+/// Two chat servers whose `--redis` is `url`.
+async fn scenario(mode: &str, url: &str) {
+    eprintln!("--- {mode} {url}");
     interop::node_dir();
-    let broker = Broker::start().await;
     // Both servers share one prefix, as two `cargo run --example chat` would.
     let listener1 = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let listener2 = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -61,7 +64,7 @@ async fn scenario(mode: &str) {
         let config = Config::default()
             .with_mode(chat::parse_mode(mode).unwrap())
             .with_prefix(prefix.clone());
-        let url = broker.url();
+        let url = url.to_owned();
         tokio::spawn(async move {
             chat::serve(listener, &url, config, chat::default_client_js())
                 .await
@@ -115,16 +118,26 @@ async fn scenario(mode: &str) {
         .await;
     let marker = json!({"room": "other", "text": "marker", "from": d, "node": p2});
     assert_eq!(chat_event(&mut c, "b").await, marker);
-    drop(c);
-    broker.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_two_nodes_classic() {
-    scenario("classic").await;
+    let broker = Broker::start().await;
+    scenario("classic", &broker.url()).await;
+    broker.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_two_nodes_sharded_dynamic() {
-    scenario("dynamic").await;
+    let broker = Broker::start().await;
+    scenario("dynamic", &broker.url()).await;
+    broker.stop().await;
+}
+
+/// `--redis redis-sentinel://...`: the chat servers find the master through the sentinels
+/// of a respub master with two replicas.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_two_nodes_through_sentinel() {
+    let deployment = Deployment::start(Kind::Respub).await;
+    scenario("classic", &deployment.url()).await;
 }

@@ -1,12 +1,14 @@
 //! [`Driver`] over the `fred` Redis client: works with respub, redis-server and valkey-server,
-//! in RESP2 and RESP3.
+//! in RESP2 and RESP3, directly or behind Redis Sentinel.
 //!
 //! Two connections: the subscriber (SUBSCRIBE/PSUBSCRIBE/SSUBSCRIBE only) and the publisher
 //! (PUBLISH, SPUBLISH, PUBSUB NUMSUB/SHARDNUMSUB). Both reconnect with exponential backoff
 //! (100 ms doubling up to 5 s, forever). The driver keeps its own list of subscriptions and
 //! sends them all again after each reconnection, then reports
-//! [`DriverEvent::Resubscribed`]. The publisher fails fast while disconnected, so the
-//! adapter can count and log what it could not publish instead of queueing it silently.
+//! [`DriverEvent::Resubscribed`]. Behind Sentinel every reconnection starts at the
+//! sentinels, so a failover is one more reconnection. The publisher fails fast while
+//! disconnected, so the adapter can count and log what it could not publish instead of
+//! queueing it silently.
 
 use std::{
     collections::BTreeSet,
@@ -65,8 +67,11 @@ pub struct FredDriver {
 }
 
 impl FredDriver {
-    /// Connects both connections to `url` (`redis://host:port[/db]`). Add
-    /// `?protocol=resp3` to speak RESP3 (`HELLO 3`); RESP2 is the default.
+    /// Connects both connections to `url`: `redis://host:port[/db]`, or fred's Sentinel form
+    /// `redis-sentinel://host:port[/db]?sentinelServiceName=NAME&node=host:port...` (every
+    /// address is a sentinel; `sentinelUsername`/`sentinelPassword` authenticate to the
+    /// sentinels, the URL's own credentials to the master). Add `?protocol=resp3` to speak
+    /// RESP3 (`HELLO 3`); RESP2 is the default.
     ///
     /// # Errors
     /// Fails when the URL is invalid or the first connection attempt fails.
@@ -74,6 +79,21 @@ impl FredDriver {
         let (url, version) = split_protocol(url);
         let mut config = Config::from_url(&url).map_err(|e| FredDriverError::Url(e.to_string()))?;
         config.version = version;
+        Self::with_config(config).await
+    }
+
+    /// Connects both connections with a fred configuration built by the caller, for what a
+    /// URL cannot say, such as a [`ServerConfig::Sentinel`] built from a list of sentinels.
+    /// Behind Sentinel every reconnection asks the sentinels for the master and checks its
+    /// `ROLE`, so both connections follow a failover and the subscriptions are restored on
+    /// the new master. `fail_fast` is forced on: the publisher must fail while disconnected
+    /// (see [`FredDriverError::Disconnected`]).
+    ///
+    /// [`ServerConfig::Sentinel`]: fred::prelude::ServerConfig::Sentinel
+    ///
+    /// # Errors
+    /// Fails when the first connection attempt fails.
+    pub async fn with_config(mut config: Config) -> Result<Self, FredDriverError> {
         config.fail_fast = true;
         let perf = PerformanceConfig {
             broadcast_channel_capacity: FRED_QUEUE,
@@ -325,5 +345,27 @@ mod tests {
         let (url, v) = split_protocol("redis://h:1/0");
         assert_eq!(url, "redis://h:1/0");
         assert_eq!(v, RespVersion::RESP2);
+    }
+
+    #[test]
+    fn sentinel_url_names_every_sentinel() {
+        let (url, v) = split_protocol(
+            "redis-sentinel://127.0.0.1:26379/0?sentinelServiceName=mymaster\
+             &node=127.0.0.1:26380&protocol=resp3&node=s3:26381",
+        );
+        assert_eq!(v, RespVersion::RESP3);
+        let config = Config::from_url(&url).unwrap();
+        let fred::prelude::ServerConfig::Sentinel {
+            hosts,
+            service_name,
+            ..
+        } = config.server
+        else {
+            panic!("not a sentinel config: {:?}", config.server);
+        };
+        assert_eq!(service_name, "mymaster");
+        let mut hosts: Vec<String> = hosts.iter().map(ToString::to_string).collect();
+        hosts.sort();
+        assert_eq!(hosts, ["127.0.0.1:26379", "127.0.0.1:26380", "s3:26381"]);
     }
 }

@@ -22,7 +22,9 @@ use tokio::{
 use crate::fixture::within;
 
 pub mod clients;
+pub mod four;
 pub mod rust_server;
+pub mod sentinel;
 
 pub type Io = SocketIo<RespubAdapter<Emitter>>;
 

@@ -178,7 +178,11 @@ fn register_remote(s: &Sock, io: &Io, cluster: &Cluster<FredDriver>) {
     );
     let c = cluster.clone();
     s.on("serverCount", async move |ack: Ack| {
-        ack.send(&c.server_count("/").await.unwrap()).unwrap();
+        // Asked in a loop while the broker may be away: an error is an answer too.
+        match c.server_count("/").await {
+            Ok(n) => ack.send(&n).unwrap(),
+            Err(e) => ack.send(&json!({"error": e.to_string()})).unwrap(),
+        }
     });
     s.on("whoami", async move |s: Sock, ack: Ack| {
         ack.send(&json!({"id": s.id.to_string(), "node": "rust"}))

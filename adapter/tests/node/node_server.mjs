@@ -5,6 +5,9 @@
 //       [--prefix socket.io] [--timeout 5000] [--specific]
 //
 // --specific: classic mode's publishOnSpecificResponseChannel.
+// --redis also takes fred's Sentinel form with --client ioredis:
+//   redis-sentinel://HOST:PORT/0?sentinelServiceName=NAME&node=HOST:PORT&node=HOST:PORT
+// (every address a sentinel), given to ioredis as {sentinels, name, db}.
 //
 // Prints `READY <port> <adapter uid>` on stdout once the adapter is subscribed and the HTTP
 // server listens. Clients drive it with the event contract below (every handler answers
@@ -50,9 +53,23 @@ function fail(msg) {
 }
 
 // --- Redis clients -------------------------------------------------------------------
+const sentinelUrl = opts.redis.startsWith("redis-sentinel://") ? new URL(opts.redis) : null;
+
+// ioredis options for a Sentinel URL: every host:port is a sentinel.
+function ioredisSentinelOptions(url) {
+  const name = url.searchParams.get("sentinelServiceName");
+  if (!name) fail("a redis-sentinel:// URL needs sentinelServiceName");
+  const sentinels = [url.host, ...url.searchParams.getAll("node")].map((hp) => {
+    const i = hp.lastIndexOf(":");
+    return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) };
+  });
+  return { sentinels, name, db: Number(url.pathname.slice(1) || 0) };
+}
+
 let pub, sub, barrier;
 let barrierSeq = 0;
 if (opts.client === "node-redis") {
+  if (sentinelUrl) fail("a redis-sentinel:// URL needs --client ioredis");
   const { createClient } = await import("redis");
   pub = createClient({ url: opts.redis });
   sub = pub.duplicate();
@@ -72,7 +89,7 @@ if (opts.client === "node-redis") {
   };
 } else if (opts.client === "ioredis") {
   const { Redis } = await import("ioredis");
-  pub = new Redis(opts.redis);
+  pub = new Redis(sentinelUrl ? ioredisSentinelOptions(sentinelUrl) : opts.redis);
   sub = pub.duplicate();
   for (const c of [pub, sub]) c.on("error", (e) => console.error("redis error", e.message));
   await Promise.all([
