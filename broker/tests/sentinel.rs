@@ -200,7 +200,9 @@ fn failover_cycle(auth: Auth) {
     wait_topology(auth, &[&master, &a, &b], promoted, Some(&sentinels));
     delivered(auth, promoted, &[master.port, other], "old master is back");
 
-    // A manual failover picks one of the two replicas.
+    // A manual failover picks one of the two replicas, once every
+    // sentinel has seen the conversion.
+    sentinels.wait_settled(2);
     let mut s = sentinels.conn();
     assert_eq!(
         s.call(&["SENTINEL", "FAILOVER", common::sentinel::NAME]),

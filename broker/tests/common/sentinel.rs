@@ -73,6 +73,12 @@ impl Node {
 }
 
 /// One `redis-sentinel` with its own configuration file.
+///
+/// `down-after-milliseconds` is 2 s, not 1: a promotion's CLIENT KILL TYPE
+/// normal also closes the other sentinels' links to the promoted node, and
+/// a sentinel reconnects at most once a second, so with 1 s its PING
+/// pending on the killed link can make the new master look down and start
+/// a second failover (seen here; the same holds for redis-server nodes).
 struct Sentinel {
     port: u16,
     child: Child,
@@ -87,7 +93,7 @@ impl Sentinel {
         let mut conf = format!(
             "port {port}\nbind 127.0.0.1\ndaemonize no\nlogfile \"\"\ndir {}\n\
              sentinel monitor {NAME} 127.0.0.1 {master} 2\n\
-             sentinel down-after-milliseconds {NAME} 1000\n\
+             sentinel down-after-milliseconds {NAME} 2000\n\
              sentinel failover-timeout {NAME} 4000\n",
             dir.path().display()
         );
@@ -166,6 +172,29 @@ impl Sentinels {
         }
     }
 
+    /// Waits until every sentinel sees `replicas` replicas that report
+    /// themselves replicas with a link up and are not down: after a
+    /// conversion, a failover asked for before every sentinel has seen it
+    /// may pick the converted node while another sentinel converts it back
+    /// (`-failover-abort-slave-timeout`), with redis-server nodes alike.
+    pub fn wait_settled(&self, replicas: usize) {
+        for s in &self.0 {
+            let mut c = Conn::connect(s.port);
+            let ok = reached(|| {
+                c.send(&["SENTINEL", "REPLICAS", NAME]);
+                let frame = c.frame().expect("SENTINEL REPLICAS reply");
+                let entries = frame.items().unwrap_or_default();
+                entries.len() == replicas
+                    && entries.iter().all(|e| {
+                        field_of(e, "flags") == "slave"
+                            && field_of(e, "role-reported") == "slave"
+                            && field_of(e, "master-link-status") == "ok"
+                    })
+            });
+            assert!(ok, "sentinel {} never settled:\n{}", s.port, self.logs());
+        }
+    }
+
     /// Waits until every sentinel logged `event` at least `n` times.
     pub fn wait_event(&self, event: &str, n: usize) {
         for s in &self.0 {
@@ -204,6 +233,22 @@ impl Sentinels {
         }
         out
     }
+}
+
+/// The value of `name` in one entry (a flat map) of SENTINEL REPLICAS.
+fn field_of(entry: &Value, name: &str) -> String {
+    let Value::Agg(_, Some(items)) = entry else {
+        return String::new();
+    };
+    items
+        .chunks(2)
+        .find_map(|pair| match pair {
+            [Value::Bulk(Some(k)), Value::Bulk(Some(v))] if k == name.as_bytes() => {
+                Some(String::from_utf8_lossy(v).into_owned())
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 /// The number of entries of a SENTINEL REPLICAS / SENTINELS reply (an
