@@ -56,10 +56,12 @@ fn assert_consistent(r: &RunResult) {
     assert!(round.first_delivery_ms.is_some(), "{round:#?}");
     assert!(round.subscribers_back_ms.is_some(), "{round:#?}");
     assert!(round.publishers_back_ms.is_some(), "{round:#?}");
-    // Each attempt was acknowledged or failed, and the failures are
-    // exactly the attempts between the kill and the publisher's return.
+    // Each attempt was acknowledged or failed; the failures are the
+    // attempts between the kill and the publisher's return, plus at most
+    // the one each publisher had in flight when the master died.
     assert_eq!(r.published + f.publish_failed, r.published_total);
-    assert_eq!(f.outage_publishes, f.publish_failed, "{f:#?}");
+    assert!(f.outage_publishes <= f.publish_failed, "{f:#?}");
+    assert!(f.publish_failed - f.outage_publishes <= 2, "{f:#?}");
     // Per subscriber, every acknowledged message was delivered or lost.
     assert_eq!(r.expected_deliveries, r.published * 3);
     assert_eq!(r.delivered + r.seq.lost, r.expected_deliveries, "{r:#?}");
@@ -102,4 +104,38 @@ async fn redis_server_fails_over_under_sentinel() {
     let r = failover(ServerKind::Redis, &bin).await;
     assert_eq!(r.target, "redis-server");
     assert_consistent(&r);
+}
+
+#[test]
+fn parses_the_failover_command() {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+    let parse = |args: &[&str]| {
+        let cli = Cli::try_parse_from(["respub-loadtest", "failover"].iter().chain(args))?;
+        match cli.command {
+            Command::Failover(a) => Ok::<_, clap::Error>(a),
+            _ => panic!("not failover"),
+        }
+    };
+    let args = parse(&[
+        "--spawn",
+        "respub",
+        "--spawn",
+        "redis-server",
+        "--down-after-ms",
+        "1500",
+    ])
+    .unwrap();
+    assert_eq!(args.spawn, vec![ServerKind::Respub, ServerKind::Redis]);
+    let p = args.params().unwrap();
+    assert_eq!(p.down_after_ms, 1500);
+    assert_eq!(p.failover_timeout_ms, 3000);
+    assert!(p.describe().contains("down-after 1500 ms"));
+    // A server kind is required; a payload must hold the header.
+    assert!(parse(&[]).is_err());
+    let small = parse(&["--spawn", "respub", "--payload", "10"]).unwrap();
+    assert!(small.params().is_err());
+    let no_rate = parse(&["--spawn", "respub", "--rate", "0"]).unwrap();
+    assert!(no_rate.params().is_err());
 }
