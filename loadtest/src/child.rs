@@ -92,6 +92,14 @@ impl Process {
         self.child.id()
     }
 
+    /// Kills the child with SIGKILL now and reaps it: the `failover`
+    /// scenario's crash of a master, which must not flush or say goodbye.
+    pub(crate) fn kill(&mut self) -> anyhow::Result<()> {
+        self.child.kill().context("sending SIGKILL")?;
+        self.child.wait().context("reaping the killed child")?;
+        Ok(())
+    }
+
     /// Fails if the child has exited, with the end of its log.
     pub(crate) fn check_alive(&mut self) -> anyhow::Result<()> {
         if let Some(status) = self.child.try_wait()? {

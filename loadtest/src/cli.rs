@@ -5,6 +5,7 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::failover::FailoverArgs;
 use crate::pubsub::PubsubArgs;
 use crate::socketio::{SioNodeArgs, SocketioArgs};
 
@@ -39,6 +40,13 @@ pub(crate) enum Command {
     /// Example: respub-loadtest socketio --nodes 4 --stack respub
     /// --stack node-redis --scenario rooms
     Socketio(SocketioArgs),
+    /// A Sentinel deployment per server kind (master, two replicas, three
+    /// redis-sentinel): publishers and subscribers through Sentinel while
+    /// the master is killed with SIGKILL, and how long until they are back.
+    ///
+    /// Example: respub-loadtest failover --spawn respub --spawn redis-server
+    /// --subscribers 20 --rate 1000
+    Failover(FailoverArgs),
     /// A Rust Socket.IO node (what `socketio` starts for its Rust stacks).
     #[command(hide = true)]
     SioNode(SioNodeArgs),

@@ -7,15 +7,16 @@
 //! which drops the guards of any servers it started, which kills them.
 //!
 //! Imports point one way: `main` dispatches to a mode (`pubsub`,
-//! `socketio`), which turns its flags into `figures`; `main` hands those to
+//! `socketio`, `failover`), which turns its flags into `figures`; `main` hands those to
 //! `report`, which renders them. A mode never imports the report and the
 //! report never imports a mode, so each mode gives its finished scenarios to
 //! a callback from `main`: the table still appears as soon as a scenario
-//! ends. `target`, `child`, `resp`, `measure`, `flags` and `progress` are
-//! the tools underneath.
+//! ends. `target`, `child`, `resp`, `measure`, `stamp`, `flags` and
+//! `progress` are the tools underneath.
 
 mod child;
 mod cli;
+mod failover;
 mod figures;
 mod flags;
 mod measure;
@@ -24,6 +25,7 @@ mod pubsub;
 mod report;
 mod resp;
 mod socketio;
+mod stamp;
 mod target;
 
 #[cfg(test)]
@@ -95,6 +97,10 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
         }
         Command::Socketio(args) => {
             let report = socketio::run(&args, &mut print_table).await?;
+            write_files(&report, &args.output)
+        }
+        Command::Failover(args) => {
+            let report = failover::run_all(&args, &mut print_table).await?;
             write_files(&report, &args.output)
         }
         Command::SioNode(args) => {

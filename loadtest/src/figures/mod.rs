@@ -4,11 +4,13 @@
 //! underneath all three: it imports neither a mode nor the report, and the
 //! modes and the report meet only here.
 
+mod failover;
 mod params;
 mod run;
 
 use serde::Serialize;
 
+pub(crate) use failover::{FailoverFigures, FailoverParams, FailoverRound};
 pub(crate) use params::{LoadModel, Params, ScenarioKind, SioParams, SioScenario};
 #[cfg(test)]
 pub(crate) use run::SeriesOut;
@@ -25,6 +27,8 @@ pub(crate) enum ScenarioParams {
     Pubsub(Params),
     /// `socketio` mode.
     Socketio(SioParams),
+    /// `failover` mode.
+    Failover(FailoverParams),
 }
 
 impl ScenarioParams {
@@ -33,12 +37,18 @@ impl ScenarioParams {
         match self {
             ScenarioParams::Pubsub(p) => p.scenario.name(),
             ScenarioParams::Socketio(p) => p.scenario.name(),
+            ScenarioParams::Failover(_) => "failover",
         }
     }
 
-    /// Whether the scenario has deliveries to chart (`idle` has none).
+    /// Whether the scenario has deliveries to chart (`idle` has none, and
+    /// `failover` measures a timeline, not a rate).
     pub(crate) fn has_deliveries(&self) -> bool {
-        !matches!(self, ScenarioParams::Pubsub(p) if p.scenario == ScenarioKind::Idle)
+        match self {
+            ScenarioParams::Pubsub(p) => p.scenario != ScenarioKind::Idle,
+            ScenarioParams::Socketio(_) => true,
+            ScenarioParams::Failover(_) => false,
+        }
     }
 }
 

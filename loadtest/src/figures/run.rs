@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::FailoverFigures;
 use crate::measure::{self, Clock, Deliveries, Latency, LatencySummary, SeqReport, Series};
 
 /// The server's own cost, for targets the load tester started.
@@ -107,6 +108,8 @@ pub(crate) struct RunResult {
     pub(crate) idle: Option<IdleFigures>,
     /// `socketio` mode only.
     pub(crate) sio: Option<SioFigures>,
+    /// `failover` mode only.
+    pub(crate) failover: Option<FailoverFigures>,
     /// Latency CDF points: (µs, fraction).
     pub(crate) latency_cdf: Vec<(f64, f64)>,
     /// Throughput over time.
@@ -193,7 +196,18 @@ impl RunResult {
             }
             (a, b) => a.or(b),
         };
-        self.churn = match (self.churn.take(), other.churn) {
+        self.merge_scenario_figures(other.churn, other.idle, other.failover);
+        Ok(())
+    }
+
+    /// The figures only some scenarios have, folded in by [`RunResult::merge`].
+    fn merge_scenario_figures(
+        &mut self,
+        churn: Option<ChurnFigures>,
+        idle: Option<IdleFigures>,
+        failover: Option<FailoverFigures>,
+    ) {
+        self.churn = match (self.churn.take(), churn) {
             (Some(mut a), Some(b)) => {
                 let secs_a = if a.operations_per_sec > 0.0 {
                     a.operations as f64 / a.operations_per_sec
@@ -216,7 +230,7 @@ impl RunResult {
             }
             (a, b) => a.or(b),
         };
-        self.idle = match (self.idle.take(), other.idle) {
+        self.idle = match (self.idle.take(), idle) {
             (Some(mut a), Some(b)) => {
                 // Memory per connection: the mean over rounds.
                 a.bytes_per_connection = match (a.bytes_per_connection, b.bytes_per_connection) {
@@ -228,7 +242,13 @@ impl RunResult {
             }
             (a, b) => a.or(b),
         };
-        Ok(())
+        self.failover = match (self.failover.take(), failover) {
+            (Some(mut a), Some(b)) => {
+                a.merge(b);
+                Some(a)
+            }
+            (a, b) => a.or(b),
+        };
     }
 }
 

@@ -7,10 +7,11 @@ use anyhow::{Context, bail};
 use bytes::{BufMut, BytesMut};
 
 use super::gate::Gate;
-use super::wire::{HEADER_LEN, Mode, channel_name, publish_prefix};
+use super::wire::{Mode, channel_name, publish_prefix};
 use crate::figures::{LoadModel, Params};
 use crate::measure::{Clock, Series};
 use crate::resp::{Conn, Frame, Reader, Writer};
+use crate::stamp::put_message;
 
 /// A publisher flushes at the latest when this much is queued, whatever
 /// the batch size, so large payloads do not build huge writes.
@@ -43,11 +44,7 @@ impl PubChannel {
     fn write(&mut self, w: &mut Writer, id: u32, sent_ns: u64, payload: usize, warm_end_ns: u64) {
         let buf = w.buf_mut();
         buf.put_slice(&self.prefix);
-        buf.put_u32_le(id);
-        buf.put_u32_le(self.channel);
-        buf.put_u64_le(self.seq);
-        buf.put_u64_le(sent_ns);
-        buf.put_bytes(b'.', payload.saturating_sub(HEADER_LEN));
+        put_message(buf, (id, self.channel, self.seq, sent_ns), payload);
         buf.put_slice(b"\r\n");
         self.seq += 1;
         if sent_ns >= warm_end_ns {

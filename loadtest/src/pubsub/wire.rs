@@ -1,11 +1,7 @@
 //! What the `pubsub` mode says to a server and reads back: channel names,
 //! the payload header, pre-encoded PUBLISH commands, and subscriptions
-//! confirmed twice (by the replies and by PUBSUB NUMSUB).
-//!
-//! Every delivery carries `[publisher u32][channel u32][seq u64][sent ns
-//! u64]` (little-endian) then padding, so subscribers can measure latency
-//! against the shared epoch (one process, so one `Instant` clock) and check
-//! each (publisher, channel) stream for loss, duplicates and reordering.
+//! confirmed twice (by the replies and by PUBSUB NUMSUB). Every payload
+//! starts with the header of [`crate::stamp`].
 
 use std::net::SocketAddr;
 
@@ -15,8 +11,7 @@ use bytes::{BufMut, BytesMut};
 use crate::figures::ScenarioKind;
 use crate::resp::{Conn, Frame};
 
-/// Bytes of the header every payload starts with.
-pub(super) const HEADER_LEN: usize = 24;
+pub(super) use crate::stamp::{HEADER_LEN, decode_header};
 
 /// The command used for publishing and subscribing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,24 +40,13 @@ pub(super) fn channel_name(c: u32) -> Vec<u8> {
 /// `lt:ch:N` channel.
 pub(super) const MATCHING_PATTERN: &[u8] = b"lt:ch:*";
 
-/// The header of a payload.
-pub(super) fn decode_header(p: &[u8]) -> Option<(u32, u32, u64, u64)> {
-    let publisher = u32::from_le_bytes(p.get(0..4)?.try_into().ok()?);
-    let channel = u32::from_le_bytes(p.get(4..8)?.try_into().ok()?);
-    let seq = u64::from_le_bytes(p.get(8..16)?.try_into().ok()?);
-    let sent = u64::from_le_bytes(p.get(16..24)?.try_into().ok()?);
-    Some((publisher, channel, seq, sent))
-}
-
 /// Confirms that a reply to (P/S)SUBSCRIBE or UNSUBSCRIBE is a confirmation.
 pub(super) fn confirmation_kind(frame: &Frame) -> anyhow::Result<&[u8]> {
     if let Frame::Error(e) = frame {
         bail!("server error: {}", String::from_utf8_lossy(e));
     }
     frame
-        .items()
-        .and_then(|i| i.first())
-        .and_then(Frame::as_bytes)
+        .head()
         .with_context(|| format!("expected a subscription confirmation, got {frame:?}"))
 }
 

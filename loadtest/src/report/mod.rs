@@ -8,6 +8,7 @@
 //! The report renders [`crate::figures`] and nothing else: it knows neither
 //! the command line nor the modes that produced the figures.
 
+mod failover;
 mod html;
 mod rows;
 mod svg;

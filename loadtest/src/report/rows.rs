@@ -15,6 +15,8 @@ pub(super) enum Unit {
     Count,
     Seconds,
     Bytes,
+    /// Signed milliseconds (a time that can come before its origin).
+    Millis,
 }
 
 type Getter = Box<dyn Fn(&RunResult) -> Option<f64>>;
@@ -28,7 +30,7 @@ pub(super) struct Row {
 }
 
 /// A row whose ratio to the first target is shown.
-fn figure(
+pub(super) fn figure(
     label: impl Into<String>,
     unit: Unit,
     get: impl Fn(&RunResult) -> Option<f64> + 'static,
@@ -42,7 +44,10 @@ fn figure(
 }
 
 /// A count, shown without a ratio: counts are checks, not performance.
-fn count(label: impl Into<String>, get: impl Fn(&RunResult) -> Option<f64> + 'static) -> Row {
+pub(super) fn count(
+    label: impl Into<String>,
+    get: impl Fn(&RunResult) -> Option<f64> + 'static,
+) -> Row {
     Row {
         label: label.into(),
         unit: Unit::Count,
@@ -55,6 +60,7 @@ pub(super) fn rows(scenario: &ScenarioReport) -> Vec<Row> {
     match &scenario.params {
         ScenarioParams::Pubsub(p) => pubsub_rows(scenario, p),
         ScenarioParams::Socketio(p) => socketio_rows(scenario, p),
+        ScenarioParams::Failover(_) => super::failover::rows(scenario),
     }
 }
 
@@ -76,7 +82,7 @@ fn latency_rows(
 }
 
 /// Loss, duplicates and reordering, then the anomalies any target showed.
-fn integrity_rows(scenario: &ScenarioReport, failures: &str) -> Vec<Row> {
+pub(super) fn integrity_rows(scenario: &ScenarioReport, failures: &str) -> Vec<Row> {
     let mut rows = vec![
         count("lost", |r| Some(r.seq.lost as f64)),
         count("duplicates", |r| Some(r.seq.duplicates as f64)),

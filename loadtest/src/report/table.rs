@@ -21,6 +21,7 @@ fn format_value(unit: Unit, v: f64) -> String {
             }
         }
         Unit::Count => format!("{v:.0}"),
+        Unit::Millis => format!("{v:.1} ms"),
         Unit::Seconds => format!("{v:.3} s"),
         Unit::Bytes => {
             let a = v.abs();
@@ -105,6 +106,9 @@ pub(crate) fn table(s: &ScenarioReport) -> String {
         }
     }
     for r in &s.results {
+        for line in super::failover::notes(r) {
+            let _ = writeln!(out, "note: {}: {line}", r.target);
+        }
         if let Some(f) = &r.first_failure {
             let _ = writeln!(
                 out,

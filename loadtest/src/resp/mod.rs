@@ -58,6 +58,12 @@ impl Frame {
         }
     }
 
+    /// The first element of an array or push, as bytes: the kind of a
+    /// pub/sub confirmation or message, the role in a ROLE reply.
+    pub(crate) fn head(&self) -> Option<&[u8]> {
+        self.items()?.first()?.as_bytes()
+    }
+
     /// The bytes of a simple or bulk string.
     pub(crate) fn as_bytes(&self) -> Option<&[u8]> {
         match self {

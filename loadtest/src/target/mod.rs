@@ -183,7 +183,7 @@ impl Target {
                     in_process: None,
                 })
             }
-            Source::Spawn { kind, bin } => spawn(*kind, bin).await,
+            Source::Spawn { kind, bin } => spawn(*kind, bin, &[]).await,
             #[cfg(test)]
             Source::InProcess => in_process::start().await,
         }
@@ -208,15 +208,29 @@ impl Running {
     pub(crate) fn pid(&self) -> Option<u32> {
         self.process.as_ref().map(Process::pid)
     }
+
+    /// Kills a spawned server with SIGKILL now (a crash, for `failover`).
+    pub(crate) fn kill(&mut self) -> anyhow::Result<()> {
+        match &mut self.process {
+            Some(p) => p.kill(),
+            None => bail!("{} was not started by the load tester", self.addr),
+        }
+    }
 }
 
-async fn spawn(kind: ServerKind, bin: &Path) -> anyhow::Result<Running> {
+/// Starts `kind` from `bin` on a free port with `extra` arguments after
+/// its usual ones, and waits until it answers PING.
+pub(crate) async fn spawn(
+    kind: ServerKind,
+    bin: &Path,
+    extra: &[String],
+) -> anyhow::Result<Running> {
     let mut last_err = None;
     for _attempt in 0..3 {
         let port = free_port()?;
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let mut cmd = Command::new(bin);
-        cmd.args(kind.args(port));
+        cmd.args(kind.args(port)).args(extra);
         let mut process = Process::spawn(cmd, kind.binary(), Stdin::Null, false)?;
         tracing::debug!(pid = process.pid(), %addr, "started {}", kind.name());
         match wait_ready(addr, Some(&mut process), READY_TIMEOUT).await {
@@ -235,7 +249,7 @@ async fn spawn(kind: ServerKind, bin: &Path) -> anyhow::Result<Running> {
 }
 
 /// Waits until `addr` answers PING, failing early if `process` exits.
-async fn wait_ready(
+pub(crate) async fn wait_ready(
     addr: SocketAddr,
     mut process: Option<&mut Process>,
     timeout: Duration,
