@@ -81,6 +81,42 @@ fn a_redis_server_replica_delivers_what_respub_publishes() {
     );
 }
 
+#[test]
+fn a_restarted_redis_server_replica_continues_from_respubs_backlog() {
+    let master = TestServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path().to_str().unwrap();
+    let args = [
+        "--replicaof",
+        "127.0.0.1",
+        &master.port.to_string(),
+        "--dir",
+        dir,
+    ];
+    let replica = RedisServer::start_with(&args);
+    let mut on_replica = Conn::connect(replica.port);
+    eventually(|| info_field(&mut on_replica, "replication", "master_link_status") == "up");
+    let mut publisher = Conn::connect(master.port);
+    publisher.call(&["PUBLISH", "news", "before"]);
+    let mut on_master = Conn::connect(master.port);
+    let offset = info_field(&mut on_master, "replication", "master_repl_offset");
+    eventually(|| info_field(&mut on_replica, "replication", "slave_repl_offset") == offset);
+
+    // SHUTDOWN SAVE keeps the replication id and offset in the RDB, so the
+    // restarted replica asks for `PSYNC <id> <offset+1>`.
+    on_replica.send(&["SHUTDOWN", "SAVE"]);
+    assert!(on_replica.frame().is_none(), "SHUTDOWN closes the connection");
+    drop(replica);
+    publisher.call(&["PUBLISH", "news", "while down"]);
+    let replica = RedisServer::start_with(&args);
+    let mut on_replica = Conn::connect(replica.port);
+    eventually(|| info_field(&mut on_replica, "replication", "master_link_status") == "up");
+    let offset = info_field(&mut on_master, "replication", "master_repl_offset");
+    eventually(|| info_field(&mut on_replica, "replication", "slave_repl_offset") == offset);
+    assert_eq!(info_field(&mut on_master, "stats", "sync_full"), "1");
+    assert_eq!(info_field(&mut on_master, "stats", "sync_partial_ok"), "1");
+}
+
 /// A replica speaking the protocol by hand, reading exactly what the
 /// master sends.
 struct FakeReplica {
