@@ -70,6 +70,9 @@ async fn follow(shared: &Arc<Shared>, host: &str, port: u16, cancel: &Cancellati
     let _ = socket.set_nodelay(true);
     shared.replication.link_state(LinkState::Handshake);
     let mut link = Link::new(identity(shared), shared.replication.cached());
+    if shared.failover.phase() == Some(super::failover::Phase::InProgress) {
+        link.hand_over();
+    }
     let mut fanout = Fanout::default();
     let mut buf = vec![0u8; 64 * 1024];
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -128,6 +131,10 @@ fn apply(
     match event {
         Event::Send(bytes) => return Ok(Some(bytes)),
         Event::Fail(why) => return Err(why),
+        Event::Rejected(why) => {
+            super::failover::abort(shared, "Failover target rejected psync request");
+            return Err(why);
+        }
         Event::Synced {
             replid,
             offset,
@@ -140,6 +147,8 @@ fn apply(
             for client in shared.replication.synced(&replid, offset, full, size) {
                 client.kill.cancel();
             }
+            // Over before the link counts as up, as in Redis.
+            super::failover::finished(shared);
             shared.replication.link_state(LinkState::Connected);
             tracing::info!(%replid, offset, full, "MASTER <-> REPLICA sync: Finished with success");
         }
