@@ -2,7 +2,8 @@
 //! master without replicas, with one, and on a replica; a failover that
 //! waits for a replica that never catches up, ended by ABORT, by its
 //! TIMEOUT, or forced to the target (then aborted, a master again), each
-//! step answered as a redis-server master answers it. Then real
+//! step answered as a redis-server master answers it, and a target that
+//! refuses `PSYNC ... FAILOVER` (a respub master) ending it. Then real
 //! failovers: a respub master to a respub and to a redis-server replica,
 //! and a redis-server master to a respub replica (which accepts `PSYNC
 //! ... FAILOVER`): the roles swap, and the old master's subscribers get
@@ -265,4 +266,28 @@ fn a_redis_master_fails_over_to_a_respub_replica() {
         ours.port,
         &["TO", "127.0.0.1", &ours.port.to_string()],
     );
+}
+
+#[test]
+fn a_target_that_refuses_the_psync_ends_the_failover_as_in_redis() {
+    // The "replica" announces the port of a master, which refuses `PSYNC
+    // ... FAILOVER`: respub answers it as Redis does.
+    let refusing = TestServer::start();
+    for redis in [false, true] {
+        let (_server, mut fake, mut admin) = stuck(refusing.port, redis);
+        assert_eq!(admin.call(&["FAILOVER"]), b"+OK\r\n");
+        eventually(|| {
+            let offset = info(&mut admin, "master_repl_offset");
+            fake.send(&["REPLCONF", "ACK", &offset]);
+            info(&mut admin, "master_failover_state") == "no-failover"
+        });
+        assert_eq!(info(&mut admin, "role"), "master", "redis: {redis}");
+        assert_eq!(
+            admin.call(&["PUBLISH", "c", "m"]),
+            b":0\r\n",
+            "redis: {redis}"
+        );
+    }
+    let mut on_refusing = Conn::connect(refusing.port);
+    assert_eq!(info(&mut on_refusing, "role"), "master");
 }

@@ -125,6 +125,11 @@ impl Link {
         self.offset
     }
 
+    /// Whether the PSYNC was sent and its reply is awaited.
+    pub fn awaiting_psync(&self) -> bool {
+        matches!(self.step, Step::Psync)
+    }
+
     /// Whether the handshake is over and the stream flows.
     pub fn streaming(&self) -> bool {
         matches!(self.step, Step::Stream)

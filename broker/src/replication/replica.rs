@@ -28,10 +28,13 @@ pub(crate) fn spawn(shared: Arc<Shared>, host: String, port: u16, cancel: Cancel
             }
             tracing::warn!(master = %format!("{host}:{port}"), %why, "master link lost; reconnecting");
             shared.replication.link_state(LinkState::Connect);
+            // Redis' replicationCron runs every 100 ms while failing over.
+            let handing_over = shared.failover.phase() == Some(super::failover::Phase::InProgress);
+            let retry = Duration::from_millis(if handing_over { 100 } else { 1000 });
             tokio::select! {
                 () = cancel.cancelled() => return,
                 () = shared.shutdown.cancelled() => return,
-                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                () = tokio::time::sleep(retry) => {}
             }
         }
     });
@@ -108,6 +111,9 @@ async fn follow(shared: &Arc<Shared>, host: &str, port: u16, cancel: &Cancellati
             match apply(shared, &config, event, &mut fanout) {
                 Ok(Some(bytes)) => {
                     if let Err(e) = socket.write_all(&bytes).await {
+                        if link.awaiting_psync() {
+                            super::failover::abort(shared, "Write error to failover target");
+                        }
                         return format!("write: {e}");
                     }
                 }
