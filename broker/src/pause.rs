@@ -38,6 +38,10 @@ pub struct Pause {
     /// none is, and no clock read.
     on: AtomicBool,
     state: Mutex<Option<Active>>,
+    /// FAILOVER's write pause, apart from CLIENT PAUSE's as Redis keeps
+    /// its pause purposes apart: CLIENT UNPAUSE leaves it, and its end
+    /// leaves a client's pause.
+    failover: AtomicBool,
     /// Woken when the pause ends or changes; waiters are woken in the order
     /// they started waiting, so held connections resume in Redis' order
     /// (its list of postponed clients).
@@ -84,13 +88,24 @@ impl Pause {
         }
     }
 
-    /// The mode in force now, if any.
+    /// Holds writes while a FAILOVER runs (`on`), or ends that hold.
+    pub fn hold_for_failover(&self, on: bool) {
+        self.failover.store(on, Ordering::Relaxed);
+        if !on {
+            self.changed.notify_waiters();
+        }
+    }
+
+    /// The mode in force now, if any: the more restrictive of CLIENT
+    /// PAUSE's and FAILOVER's.
     pub fn mode(&self) -> Option<Mode> {
+        let failover = self.failover.load(Ordering::Relaxed).then_some(Mode::Write);
         if !self.on.load(Ordering::Relaxed) {
-            return None;
+            return failover;
         }
         let now = Instant::now();
-        self.state.lock().filter(|a| a.until > now).map(|a| a.mode)
+        let client = self.state.lock().filter(|a| a.until > now).map(|a| a.mode);
+        client.or(failover)
     }
 
     /// Whether a command holds now: every command under `All`, those that
@@ -142,6 +157,18 @@ mod tests {
         p.pause(Mode::Write, after_ms(0));
         assert_eq!(p.mode(), Some(Mode::All), "the more restrictive mode stays");
         p.unpause();
+        assert_eq!(p.mode(), None);
+    }
+
+    #[test]
+    fn the_failover_hold_outlives_client_unpause() {
+        let p = Pause::default();
+        p.hold_for_failover(true);
+        p.pause(Mode::All, after_ms(60_000));
+        assert_eq!(p.mode(), Some(Mode::All));
+        p.unpause();
+        assert_eq!(p.mode(), Some(Mode::Write));
+        p.hold_for_failover(false);
         assert_eq!(p.mode(), None);
     }
 

@@ -433,7 +433,7 @@ fn replication_cron(shared: &Shared, config: &crate::config::Config, seconds: i6
         .number("repl-ping-replica-period")
         .unwrap_or(10)
         .max(1);
-    if seconds % period == 0 {
+    if seconds % period == 0 && !shared.failover.holds_pings() {
         for client in shared.replication.ping(&config.output_limit_replica) {
             client.out.wake();
         }

@@ -105,7 +105,10 @@ fn a_restarted_redis_server_replica_continues_from_respubs_backlog() {
     // SHUTDOWN SAVE keeps the replication id and offset in the RDB, so the
     // restarted replica asks for `PSYNC <id> <offset+1>`.
     on_replica.send(&["SHUTDOWN", "SAVE"]);
-    assert!(on_replica.frame().is_none(), "SHUTDOWN closes the connection");
+    assert!(
+        on_replica.frame().is_none(),
+        "SHUTDOWN closes the connection"
+    );
     drop(replica);
     publisher.call(&["PUBLISH", "news", "while down"]);
     let replica = RedisServer::start_with(&args);

@@ -175,7 +175,10 @@ fn config_get(c: &mut Conn, name: &str) -> Vec<u8> {
 
 #[test]
 fn config_get_shows_redis_defaults_for_every_accepted_directive() {
-    let redis = RedisServer::start();
+    // In respub's working directory, which `dir` shows (this one saves
+    // nothing).
+    let cwd = std::env::current_dir().unwrap();
+    let redis = RedisServer::start_with(&["--dir", cwd.to_str().unwrap()]);
     let (_respub, port) = respub();
     let mut ours = Conn::connect(port);
     let mut theirs = Conn::connect(redis.port);

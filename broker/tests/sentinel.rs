@@ -166,7 +166,11 @@ fn wait_closed(sub: &mut Conn) {
 fn failover_cycle(auth: Auth) {
     let mut master = Node::start(&auth.node_args());
     let mut replica_args = auth.node_args();
-    replica_args.extend(["--replicaof".into(), "127.0.0.1".into(), master.port.to_string()]);
+    replica_args.extend([
+        "--replicaof".into(),
+        "127.0.0.1".into(),
+        master.port.to_string(),
+    ]);
     let a = Node::start(&replica_args);
     let b = Node::start(&replica_args);
     wait_topology(auth, &[&master, &a, &b], master.port, None);

@@ -15,24 +15,8 @@
 
 mod common;
 
+use common::replication::{info, same};
 use common::{Conn, RedisServer, TestServer, eventually, free_port};
-
-fn info(conn: &mut Conn, name: &str) -> String {
-    let text = common::text(&conn.call(&["INFO", "replication"]));
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(':')))
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// The same calls on both, the same replies.
-fn same(a: &mut Conn, b: &mut Conn, calls: &[&[&str]]) {
-    for args in calls {
-        let ours = String::from_utf8_lossy(&a.call(args)).into_owned();
-        let theirs = String::from_utf8_lossy(&b.call(args)).into_owned();
-        assert_eq!(ours, theirs, "{args:?}");
-    }
-}
 
 #[test]
 fn wait_without_replicas_and_its_errors_match_redis() {

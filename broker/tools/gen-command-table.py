@@ -19,7 +19,7 @@ import socket
 COMMANDS = ["publish", "spublish", "subscribe", "unsubscribe", "psubscribe", "punsubscribe",
             "ssubscribe", "sunsubscribe", "pubsub", "ping", "echo", "select", "quit", "reset",
             "hello", "auth", "client", "info", "time", "command", "config", "shutdown", "monitor",
-            "acl", "slowlog", "latency", "multi", "exec", "discard", "watch", "unwatch", "replconf", "psync", "sync", "role", "replicaof", "slaveof", "wait"]
+            "acl", "slowlog", "latency", "multi", "exec", "discard", "watch", "unwatch", "replconf", "psync", "sync", "role", "replicaof", "slaveof", "wait", "failover"]
 SUBCOMMANDS = {
     "client": ["id", "setname", "getname", "setinfo", "info", "list", "kill", "help", "reply",
                "no-evict", "no-touch", "pause", "unpause"],

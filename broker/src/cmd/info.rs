@@ -215,9 +215,10 @@ fn replication(s: &Session, out: &mut String) {
     let size = config.number("repl-backlog-size").unwrap_or(1 << 20);
     let _ = write!(
         out,
-        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\n\
+        "master_failover_state:{}\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\n\
          master_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\n\
          repl_backlog_size:{size}\r\nrepl_backlog_first_byte_offset:{first}\r\nrepl_backlog_histlen:{histlen}\r\n",
+        s.shared.failover.state_name(),
         snap.replid,
         snap.replid2,
         snap.offset,

@@ -10,6 +10,7 @@ mod admit;
 mod client;
 mod command;
 mod config;
+mod failover;
 mod hello;
 mod info;
 mod latency;
@@ -135,6 +136,7 @@ pub(crate) static COMMANDS: &[Spec] = &[
     replication::REPLICAOF,
     replication::SLAVEOF,
     wait::WAIT,
+    failover::FAILOVER,
 ];
 
 /// Finds `name` in a table of commands, or of one container's subcommands

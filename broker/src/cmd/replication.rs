@@ -115,9 +115,42 @@ fn psync(s: &mut Session, args: &[Bytes]) {
     let (Some(replid), Some(offset)) = (args.get(1), args.get(2)) else {
         return;
     };
+    if s.replica() {
+        return;
+    }
+    if let Some(word) = args.get(3) {
+        if is(word, "failover") && !take_over(s, replid) {
+            return;
+        }
+    }
     // `PSYNC ? -1` and an offset that is no number ask for everything.
     let request = parse_int(offset).map(|offset| (&replid[..], offset));
     start(s, request, true);
+}
+
+/// `PSYNC <replid> <offset> FAILOVER`: the master fails over to this
+/// replica, which becomes a master (and continues its history) if it
+/// shares the master's; false when refused.
+fn take_over(s: &mut Session, replid: &[u8]) -> bool {
+    tracing::warn!(
+        "Failover request received for replid {}.",
+        String::from_utf8_lossy(replid)
+    );
+    let snap = s.shared.replication.snapshot();
+    if snap.master.is_none() {
+        s.error(b"ERR PSYNC FAILOVER can't be sent to a master.");
+        return false;
+    }
+    if !replid.eq_ignore_ascii_case(snap.replid.as_bytes()) {
+        s.error(b"ERR PSYNC FAILOVER replid must match my replid.");
+        return false;
+    }
+    s.shared.replication.unset_master();
+    tracing::info!(
+        "MASTER MODE enabled (failover request from '{}')",
+        s.client.info_line()
+    );
+    true
 }
 
 fn sync(s: &mut Session, _: &[Bytes]) {
@@ -130,6 +163,10 @@ fn sync(s: &mut Session, _: &[Bytes]) {
 fn start(s: &mut Session, request: Option<(&[u8], i64)>, psync: bool) {
     if s.replica() {
         return;
+    }
+    // Replicas may not attach while this master hands over.
+    if s.shared.failover.phase().is_some() {
+        return s.error(b"NOMASTERLINK Can't SYNC while failing over");
     }
     let config = s.shared.config.load_full();
     let announced = s.announced.clone();
@@ -191,6 +228,9 @@ fn replicaof(s: &mut Session, args: &[Bytes]) {
     let (Some(host), Some(port)) = (args.get(1), args.get(2)) else {
         return;
     };
+    if s.shared.failover.phase().is_some() {
+        return s.error(b"ERR REPLICAOF not allowed while failing over.");
+    }
     if s.replica() {
         return s.error(b"ERR Command is not valid when client is a replica.");
     }

@@ -68,6 +68,9 @@ pub enum Event {
     },
     /// The master broke the protocol or refused us: close, and try again.
     Fail(String),
+    /// The target of a failover refused its `PSYNC ... FAILOVER`: the
+    /// failover is over, this server a master again.
+    Rejected(String),
 }
 
 /// One replication link's state.
@@ -80,6 +83,8 @@ pub struct Link {
     /// last byte processed.
     replid: Option<String>,
     offset: i64,
+    /// PSYNC carries `FAILOVER`: this master hands over to its target.
+    failover: bool,
 }
 
 /// A command to the master; byte-string literals of different lengths
@@ -99,7 +104,14 @@ impl Link {
             buf: BytesMut::new(),
             replid,
             offset,
+            failover: false,
         }
+    }
+
+    /// Makes the PSYNC ask the master to take over from this server (Redis'
+    /// `PSYNC <replid> <offset> FAILOVER`).
+    pub fn hand_over(&mut self) {
+        self.failover = true;
     }
 
     /// The first bytes to send, once connected.
@@ -111,6 +123,11 @@ impl Link {
     /// The offset of the last byte processed (`slave_repl_offset`).
     pub fn offset(&self) -> i64 {
         self.offset
+    }
+
+    /// Whether the PSYNC was sent and its reply is awaited.
+    pub fn awaiting_psync(&self) -> bool {
+        matches!(self.step, Step::Psync)
     }
 
     /// Whether the handshake is over and the stream flows.
@@ -135,7 +152,7 @@ impl Link {
                 Step::RdbLength { .. } | Step::RdbMark { .. } => self.rdb(&mut events),
                 _ => self.handshake(&mut events),
             };
-            if matches!(events.last(), Some(Event::Fail(_)))
+            if matches!(events.last(), Some(Event::Fail(_) | Event::Rejected(_)))
                 || (!progressed && events.len() == before)
             {
                 return events;
@@ -236,11 +253,11 @@ impl Link {
             Some(id) => (id.clone(), (self.offset + 1).to_string()),
             None => ("?".to_owned(), "-1".to_owned()),
         };
-        events.push(Event::Send(command(&[
-            b"PSYNC",
-            id.as_bytes(),
-            from.as_bytes(),
-        ])));
+        let mut psync: Vec<&[u8]> = vec![b"PSYNC", id.as_bytes(), from.as_bytes()];
+        if self.failover {
+            psync.push(b"FAILOVER");
+        }
+        events.push(Event::Send(command(&psync)));
         self.step = Step::Psync;
     }
 
@@ -269,6 +286,9 @@ impl Link {
                     full: false,
                 });
             }
+            _ if self.failover => events.push(Event::Rejected(format!(
+                "Failover target rejected psync request: {text}"
+            ))),
             _ => fail(events, "Unexpected reply to PSYNC from master", line),
         }
     }

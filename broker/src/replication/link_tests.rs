@@ -169,3 +169,15 @@ fn auth_comes_first_and_its_error_ends_the_link() {
         [Event::Fail(_)]
     ));
 }
+
+#[test]
+fn a_handing_over_master_asks_for_failover_and_stops_if_refused() {
+    let id = "b".repeat(40);
+    let mut link = Link::new(Identity::default(), Some((id.clone(), 41)));
+    link.hand_over();
+    let out = String::from_utf8(handshake(&mut link)).unwrap();
+    let psync = format!("*4\r\n$5\r\nPSYNC\r\n$40\r\n{id}\r\n$2\r\n42\r\n$8\r\nFAILOVER\r\n");
+    assert!(out.ends_with(&psync), "{out}");
+    let events = link.receive(b"-ERR PSYNC FAILOVER replid must match my replid.\r\n");
+    assert!(matches!(events.as_slice(), [Event::Rejected(_)]));
+}

@@ -16,6 +16,7 @@
 //! load until the first `PSYNC` creates the backlog.
 
 mod backlog;
+pub mod failover;
 pub mod link;
 mod rdb;
 mod replica;

@@ -28,10 +28,13 @@ pub(crate) fn spawn(shared: Arc<Shared>, host: String, port: u16, cancel: Cancel
             }
             tracing::warn!(master = %format!("{host}:{port}"), %why, "master link lost; reconnecting");
             shared.replication.link_state(LinkState::Connect);
+            // Redis' replicationCron runs every 100 ms while failing over.
+            let handing_over = shared.failover.phase() == Some(super::failover::Phase::InProgress);
+            let retry = Duration::from_millis(if handing_over { 100 } else { 1000 });
             tokio::select! {
                 () = cancel.cancelled() => return,
                 () = shared.shutdown.cancelled() => return,
-                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                () = tokio::time::sleep(retry) => {}
             }
         }
     });
@@ -70,6 +73,9 @@ async fn follow(shared: &Arc<Shared>, host: &str, port: u16, cancel: &Cancellati
     let _ = socket.set_nodelay(true);
     shared.replication.link_state(LinkState::Handshake);
     let mut link = Link::new(identity(shared), shared.replication.cached());
+    if shared.failover.phase() == Some(super::failover::Phase::InProgress) {
+        link.hand_over();
+    }
     let mut fanout = Fanout::default();
     let mut buf = vec![0u8; 64 * 1024];
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -105,6 +111,9 @@ async fn follow(shared: &Arc<Shared>, host: &str, port: u16, cancel: &Cancellati
             match apply(shared, &config, event, &mut fanout) {
                 Ok(Some(bytes)) => {
                     if let Err(e) = socket.write_all(&bytes).await {
+                        if link.awaiting_psync() {
+                            super::failover::abort(shared, "Write error to failover target");
+                        }
                         return format!("write: {e}");
                     }
                 }
@@ -128,6 +137,10 @@ fn apply(
     match event {
         Event::Send(bytes) => return Ok(Some(bytes)),
         Event::Fail(why) => return Err(why),
+        Event::Rejected(why) => {
+            super::failover::abort(shared, "Failover target rejected psync request");
+            return Err(why);
+        }
         Event::Synced {
             replid,
             offset,
@@ -140,6 +153,8 @@ fn apply(
             for client in shared.replication.synced(&replid, offset, full, size) {
                 client.kill.cancel();
             }
+            // Over before the link counts as up, as in Redis.
+            super::failover::finished(shared);
             shared.replication.link_state(LinkState::Connected);
             tracing::info!(%replid, offset, full, "MASTER <-> REPLICA sync: Finished with success");
         }

@@ -59,6 +59,8 @@ pub struct Shared {
     pub pause: crate::pause::Pause,
     /// The master side of replication.
     pub replication: crate::replication::Replication,
+    /// A FAILOVER in progress, if any.
+    pub failover: crate::replication::failover::Failover,
 }
 
 impl Shared {
@@ -102,6 +104,7 @@ impl Shared {
             latency: crate::latency::Monitor::default(),
             pause: crate::pause::Pause::default(),
             replication: crate::replication::Replication::default(),
+            failover: crate::replication::failover::Failover::default(),
         }
     }
 }

@@ -15,8 +15,9 @@
 
 pub mod certs;
 pub mod diff;
-pub mod sentinel;
+pub mod replication;
 mod resp;
+pub mod sentinel;
 mod servers;
 mod wait;
 

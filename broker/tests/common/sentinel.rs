@@ -123,7 +123,9 @@ impl Sentinel {
             _dir: dir,
         };
         // Logged once the port is bound and the master is monitored.
-        poll("redis-sentinel starts", || sentinel.count("+monitor master") > 0);
+        poll("redis-sentinel starts", || {
+            sentinel.count("+monitor master") > 0
+        });
         sentinel
     }
 
@@ -199,7 +201,12 @@ impl Sentinels {
     pub fn wait_event(&self, event: &str, n: usize) {
         for s in &self.0 {
             let ok = reached(|| s.count(event) >= n);
-            assert!(ok, "no {event} x{n} on sentinel {}:\n{}", s.port, self.logs());
+            assert!(
+                ok,
+                "no {event} x{n} on sentinel {}:\n{}",
+                s.port,
+                self.logs()
+            );
         }
     }
 
@@ -218,7 +225,8 @@ impl Sentinels {
             .call(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", NAME]);
         let text = String::from_utf8_lossy(&reply).into_owned();
         let port = text.lines().nth(4).unwrap_or_default();
-        port.parse().unwrap_or_else(|_| panic!("no master in {text:?}"))
+        port.parse()
+            .unwrap_or_else(|_| panic!("no master in {text:?}"))
     }
 
     /// Every line the sentinels logged, for a failure message.
@@ -255,10 +263,7 @@ fn field_of(entry: &Value, name: &str) -> String {
 /// array of flat maps, each a `*<2n>` header line after the first).
 fn count_entries(reply: &[u8]) -> usize {
     let text = String::from_utf8_lossy(reply);
-    text.lines()
-        .skip(1)
-        .filter(|l| l.starts_with('*'))
-        .count()
+    text.lines().skip(1).filter(|l| l.starts_with('*')).count()
 }
 
 /// ROLE's first items as text: `master`, or `slave <host> <port>

@@ -176,6 +176,7 @@ pub struct RedisServer {
     pub port: u16,
     pub version: String,
     child: Child,
+    _dir: tempfile::TempDir,
 }
 
 pub fn free_port() -> u16 {
@@ -193,7 +194,11 @@ impl RedisServer {
 
     pub fn start_with(extra: &[&str]) -> Self {
         let port = free_port();
+        // Its own working directory: a replica writes the RDB it receives
+        // there (as `dump.rdb`), never into the source tree.
+        let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new("redis-server")
+            .current_dir(dir.path())
             .args(["--port", &port.to_string()])
             .args(REDIS_ARGS)
             .args(extra)
@@ -228,6 +233,7 @@ impl RedisServer {
             port,
             version,
             child,
+            _dir: dir,
         }
     }
 
