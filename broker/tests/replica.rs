@@ -192,3 +192,21 @@ fn a_replica_answers_info_and_role_as_a_redis_replica() {
         theirs.call(&["REPLICAOF", "x", "99999"])
     );
 }
+
+#[test]
+fn a_replica_without_its_master_refuses_sync_as_redis() {
+    // A master that is not there: the link stays down.
+    let nobody = common::free_port().to_string();
+    let redis = RedisServer::start_with(&["--replicaof", "127.0.0.1", &nobody]);
+    let respub = TestServer::start();
+    let mut on_respub = Conn::connect(respub.port);
+    on_respub.call(&["REPLICAOF", "127.0.0.1", &nobody]);
+    for cmd in [&["PSYNC", "?", "-1"][..], &["SYNC"]] {
+        let want = Conn::connect(redis.port).call(cmd);
+        assert_eq!(
+            String::from_utf8_lossy(&Conn::connect(respub.port).call(cmd)),
+            String::from_utf8_lossy(&want),
+            "{cmd:?}"
+        );
+    }
+}

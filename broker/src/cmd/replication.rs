@@ -8,7 +8,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::{ADMIN, FAST, Spec, c_str, is, parse_int};
-use crate::replication::{EMPTY_RDB, Replica, Sync};
+use crate::replication::{EMPTY_RDB, LinkState, Replica, Sync};
 use crate::session::Session;
 
 /// Redis' flags for these: admin, no-script, and no-multi for the syncs.
@@ -167,6 +167,11 @@ fn start(s: &mut Session, request: Option<(&[u8], i64)>, psync: bool) {
     // Replicas may not attach while this master hands over.
     if s.shared.failover.phase().is_some() {
         return s.error(b"NOMASTERLINK Can't SYNC while failing over");
+    }
+    // A replica passes on only a history it is in sync with.
+    let linked = s.shared.replication.snapshot().master.map(|m| m.state);
+    if linked.is_some_and(|state| state != LinkState::Connected) {
+        return s.error(b"NOMASTERLINK Can't SYNC while not connected with my master");
     }
     let config = s.shared.config.load_full();
     let announced = s.announced.clone();
