@@ -210,3 +210,28 @@ fn a_replica_without_its_master_refuses_sync_as_redis() {
         );
     }
 }
+
+#[test]
+fn a_promoted_middle_node_passes_its_new_history_down_the_chain() {
+    let x = TestServer::start();
+    let a = TestServer::start();
+    let b = TestServer::start();
+    let c = TestServer::start();
+    let mut on_a = follow(a.port, x.port);
+    let mut on_b = follow(b.port, a.port);
+    let mut on_c = follow(c.port, b.port);
+    assert_eq!(on_a.call(&["REPLICAOF", "NO", "ONE"]), b"+OK\r\n");
+    let id = info(&mut on_a, "master_replid");
+    // B continues from A's backlog and learns the new id; so must C, which
+    // only B tells.
+    eventually(|| info(&mut on_b, "master_replid") == id);
+    eventually(|| {
+        info(&mut on_c, "master_replid") == id && info(&mut on_c, "master_link_status") == "up"
+    });
+    let mut sub = Conn::connect(c.port);
+    sub.call(&["SUBSCRIBE", "ch"]);
+    on_a.call(&["PUBLISH", "ch", "new history"]);
+    assert_eq!(message(&mut sub), b"new history");
+    assert_eq!(stat(&mut on_a, "sync_partial_ok"), "1");
+    assert_eq!(stat(&mut on_b, "sync_partial_ok"), "1");
+}

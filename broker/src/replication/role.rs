@@ -96,6 +96,11 @@ impl Replication {
         master.cancel.cancel();
         state.replid2 = std::mem::replace(&mut state.replid, random_id());
         state.second_offset = state.offset + 1;
+        // As Redis does: replicas reconnect at once, continue from the
+        // previous id and learn the new one.
+        for replica in state.replicas.drain(..) {
+            replica.client.kill.cancel();
+        }
         state.selected = false;
         self.active.store(
             state.backlog.is_some(),
@@ -133,7 +138,8 @@ impl Replication {
 
     /// The link is in sync with the master's history `replid` at
     /// `offset`. After a full resynchronisation the history is the
-    /// master's from scratch, so sub-replicas must start over too.
+    /// master's from scratch, so sub-replicas must start over too; after a
+    /// change of id they are dropped to learn it. Returns the dropped.
     pub fn synced(
         &self,
         replid: &str,
@@ -152,9 +158,12 @@ impl Replication {
             dropped = state.replicas.drain(..).map(|r| r.client).collect();
         } else if state.replid != replid {
             // The master changed history (it was promoted): keep ours as
-            // the previous one.
+            // the previous one, and disconnect sub-replicas, as Redis does,
+            // so that they reconnect and learn the new id (continuing
+            // from the previous one).
             state.replid2 = std::mem::replace(&mut state.replid, replid.to_owned());
             state.second_offset = offset + 1;
+            dropped = state.replicas.drain(..).map(|r| r.client).collect();
         }
         if state.backlog.is_none() {
             state.backlog = Some(Backlog::new(offset + 1, backlog_size));
