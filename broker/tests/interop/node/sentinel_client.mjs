@@ -62,6 +62,13 @@ async function nodeRedis5() {
     const node = change.node ? ` ${change.node.host}:${change.node.port}` : '';
     event(`topology-change ${change.type}${node}`);
   });
+  // What made it look at the sentinels again (a message on its sentinel's
+  // event channels) and what it concluded.
+  sentinel.setTracer({
+    push(line) {
+      if (/control channel|analyze: master|observe: error|exception/.test(line)) event(`trace ${line}`);
+    },
+  });
   await sentinel.connect();
   return {
     // The sentinel object's own SUBSCRIBE goes through its PubSubProxy,

@@ -48,6 +48,8 @@ def receive(pubsub):
             # redis-py's PubSub reconnects (asking the sentinels again) and
             # resubscribes on the next call; the loop only has to go on.
             event(f"subscriber error {err!r}")
+            # redis-py raises at once while no master is reachable.
+            time.sleep(0.1)
             continue
         if message is None:
             continue
