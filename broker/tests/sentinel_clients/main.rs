@@ -79,7 +79,9 @@ impl DataNode {
 /// The replicas the master lists as online in `INFO replication`.
 fn online_replicas(master: u16) -> usize {
     let info = Conn::connect(master).call(&["INFO", "replication"]);
-    String::from_utf8_lossy(&info).matches("state=online").count()
+    String::from_utf8_lossy(&info)
+        .matches("state=online")
+        .count()
 }
 
 /// Publishes `payload` on `port` with a fresh connection (Sentinel closes
