@@ -191,8 +191,10 @@ fn failover(kind: Kind) {
         "the new master is not a replica"
     );
 
+    // On the master the sentinels name at each message: should Sentinel
+    // fail over once more, the clients follow it there.
     until_all_received(&mut clients, "after-", |_, n| {
-        publish(new, &format!("after-{n}"));
+        publish(sentinels.master_port(), &format!("after-{n}"));
     });
     for i in 0..clients.len() {
         publishes_through_sentinel(&mut clients, i);
