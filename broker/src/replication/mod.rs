@@ -9,8 +9,9 @@
 //! `repl-ping-replica-period`, and `master_repl_offset` counting exactly
 //! those bytes, so `INFO replication`, `ROLE` and the replicas' `REPLCONF
 //! ACK` agree with Redis' and a replica can continue from the backlog
-//! after a reconnection. Each frame is encoded once and shared by the
-//! backlog and every replica's queue.
+//! after a reconnection. Each command is encoded once, into a buffer
+//! kept for the next, and copied into every replica's queue and the
+//! backlog's block: nothing is allocated per command.
 //!
 //! Nothing is paid while no replica ever attached: `feed` is one atomic
 //! load until the first `PSYNC` creates the backlog.
@@ -92,6 +93,8 @@ struct State {
     replicas: Vec<Replica>,
     /// `REPLICAOF host port`: this server's master, while it has one.
     master: Option<Master>,
+    /// Where `feed` encodes a command.
+    scratch: BytesMut,
 }
 
 /// What INFO replication and ROLE show of the master side.
@@ -158,6 +161,7 @@ impl Default for Replication {
                 selected: false,
                 replicas: Vec::new(),
                 master: None,
+                scratch: BytesMut::new(),
             }),
             sync_full: AtomicU64::new(0),
             sync_partial_ok: AtomicU64::new(0),
@@ -169,8 +173,15 @@ impl Default for Replication {
 
 /// `argv` as a RESP multibulk, as a replica reads it.
 pub(super) fn encode<A: AsRef<[u8]>>(argv: &[A]) -> Bytes {
+    let mut out = BytesMut::new();
+    encode_into(&mut out, argv);
+    out.freeze()
+}
+
+/// Appends `argv` as a RESP multibulk to `out`.
+fn encode_into<A: AsRef<[u8]>>(out: &mut BytesMut, argv: &[A]) {
     let len: usize = argv.iter().map(|a| a.as_ref().len() + 16).sum();
-    let mut out = BytesMut::with_capacity(len + 16);
+    out.reserve(len + 16);
     out.put_u8(b'*');
     out.put_slice(itoa::Buffer::new().format(argv.len()).as_bytes());
     out.put_slice(b"\r\n");
@@ -182,21 +193,21 @@ pub(super) fn encode<A: AsRef<[u8]>>(argv: &[A]) -> Bytes {
         out.put_slice(arg);
         out.put_slice(b"\r\n");
     }
-    out.freeze()
 }
 
 impl State {
     /// Appends one frame to the stream: the backlog, every replica's queue,
     /// the offset.
-    fn append(&mut self, frame: Bytes, limit: &OutputLimit, wake: &mut Vec<Arc<Client>>) {
-        self.offset += i64::try_from(frame.len()).unwrap_or(i64::MAX);
+    fn append(&mut self, frame: Frame<'_>, limit: &OutputLimit, wake: &mut Vec<Arc<Client>>) {
+        let bytes = frame.as_slice();
+        self.offset += i64::try_from(bytes.len()).unwrap_or(i64::MAX);
         for replica in &self.replicas {
-            if replica.client.send_deferred(Frame::Shared(&frame), limit) {
+            if replica.client.send_deferred(frame, limit) {
                 wake.push(Arc::clone(&replica.client));
             }
         }
         if let Some(backlog) = self.backlog.as_mut() {
-            backlog.push(frame);
+            backlog.push(bytes);
         }
     }
 
@@ -227,7 +238,6 @@ impl Replication {
         if !self.active() {
             return 0;
         }
-        let frame = encode(argv);
         let mut state = self.state.lock();
         // A replica proxies its master's stream instead (what is published
         // on it stays local, as in Redis).
@@ -236,9 +246,16 @@ impl Replication {
         }
         if !state.selected {
             state.selected = true;
-            state.append(encode(&[&b"SELECT"[..], b"0"]), limit, wake);
+            let select = encode(&[&b"SELECT"[..], b"0"]);
+            state.append(Frame::Shared(&select), limit, wake);
         }
-        state.append(frame, limit, wake);
+        // Encoded into a buffer kept for the next command: the replicas'
+        // queues and the backlog copy it, so nothing is allocated.
+        let mut scratch = std::mem::take(&mut state.scratch);
+        scratch.clear();
+        encode_into(&mut scratch, argv);
+        state.append(Frame::Borrowed(&scratch), limit, wake);
+        state.scratch = scratch;
         state.offset
     }
 
@@ -248,7 +265,7 @@ impl Replication {
         let mut wake = Vec::new();
         let mut state = self.state.lock();
         if !state.replicas.is_empty() && state.master.is_none() {
-            state.append(encode(&[b"ping"]), limit, &mut wake);
+            state.append(Frame::Shared(&encode(&[b"ping"])), limit, &mut wake);
         }
         wake
     }

@@ -13,6 +13,7 @@ use super::backlog::Backlog;
 use super::{NO_REPLID, Replication, random_id};
 use crate::client::Client;
 use crate::config::OutputLimit;
+use crate::outbound::Frame;
 
 /// Where the link to the master is, as ROLE names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +177,6 @@ impl Replication {
     /// Passes the master's stream on to sub-replicas and the backlog, as
     /// received, so that they share its history and offsets.
     pub fn proxy(&self, raw: Bytes, limit: &OutputLimit, wake: &mut Vec<Arc<Client>>) {
-        self.state.lock().append(raw, limit, wake);
+        self.state.lock().append(Frame::Shared(&raw), limit, wake);
     }
 }

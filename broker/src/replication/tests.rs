@@ -25,10 +25,11 @@ fn partial_resync_needs_our_history_and_the_bytes_in_the_backlog() {
         selected: true,
         replicas: Vec::new(),
         master: None,
+        scratch: BytesMut::new(),
     };
     let mut wake = Vec::new();
     state.append(
-        Bytes::from_static(b"0123456789"),
+        Frame::Borrowed(b"0123456789"),
         &OutputLimit::UNLIMITED,
         &mut wake,
     );

@@ -9,6 +9,7 @@ use std::time::Instant;
 use super::{Replication, encode};
 use crate::client::Client;
 use crate::config::OutputLimit;
+use crate::outbound::Frame;
 
 /// What a client blocked in WAIT waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +39,8 @@ impl Replication {
         if state.master.is_some() || state.replicas.is_empty() {
             return;
         }
-        state.append(encode(&[&b"REPLCONF"[..], b"GETACK", b"*"]), limit, wake);
+        let getack = encode(&[&b"REPLCONF"[..], b"GETACK", b"*"]);
+        state.append(Frame::Shared(&getack), limit, wake);
     }
 
     /// Resolves when enough replicas acknowledged `wait.offset`, or at the
