@@ -95,6 +95,9 @@ impl Recorded {
             replicas: self.replicas.iter().map(ToString::to_string).collect(),
             new_master: new_master.map(|a| a.to_string()),
             odown_ms: self.first_event(b"+odown").map(|e| self.ms(e.at_ns)),
+            promoted_ms: self
+                .first_event(b"+promoted-slave")
+                .map(|e| self.ms(e.at_ns)),
             switch_ms: self
                 .first_event(b"+switch-master")
                 .map(|e| self.ms(e.at_ns)),

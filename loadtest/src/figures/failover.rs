@@ -76,6 +76,9 @@ pub(crate) struct FailoverRound {
     pub(crate) new_master: Option<String>,
     /// The first `+odown` on any sentinel.
     pub(crate) odown_ms: Option<f64>,
+    /// The leader's `+promoted-slave`: the promoted replica reported
+    /// itself master.
+    pub(crate) promoted_ms: Option<f64>,
     /// The first `+switch-master` on any sentinel.
     pub(crate) switch_ms: Option<f64>,
     /// The first delivery, to any subscriber, of a message published on
@@ -95,6 +98,13 @@ impl FailoverRound {
     /// sentinel before the switch was announced.
     pub(crate) fn switch_to_delivery_ms(&self) -> Option<f64> {
         Some(self.first_delivery_ms? - self.switch_ms?)
+    }
+
+    /// From `+promoted-slave` to the first delivery on the new master: the
+    /// broker's part (the clients finding, connecting to and checking the
+    /// promoted node, then a PUBLISH and its delivery).
+    pub(crate) fn promoted_to_delivery_ms(&self) -> Option<f64> {
+        Some(self.first_delivery_ms? - self.promoted_ms?)
     }
 }
 

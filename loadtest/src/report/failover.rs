@@ -26,9 +26,13 @@ pub(super) fn rows(scenario: &ScenarioReport) -> Vec<Row> {
             fig(r).map(|f| f.switches() as f64)
         }),
         time("kill to +odown", |x| x.odown_ms),
+        time("kill to +promoted-slave", |x| x.promoted_ms),
         time("kill to +switch-master", |x| x.switch_ms),
         time("kill to first delivery on new master", |x| {
             x.first_delivery_ms
+        }),
+        time("+promoted-slave to first delivery", |x| {
+            x.promoted_to_delivery_ms()
         }),
         Row {
             ratio: false,
