@@ -236,9 +236,6 @@ fn replicaof(s: &mut Session, args: &[Bytes]) {
     if s.shared.failover.phase().is_some() {
         return s.error(b"ERR REPLICAOF not allowed while failing over.");
     }
-    if s.replica() {
-        return s.error(b"ERR Command is not valid when client is a replica.");
-    }
     if is(host, "no") && is(port, "one") {
         if s.shared.replication.snapshot().master.is_some() {
             s.shared.replication.unset_master();
@@ -248,6 +245,11 @@ fn replicaof(s: &mut Session, args: &[Bytes]) {
             );
         }
         return s.reply().ok();
+    }
+    // Only following a master is refused to a replica's link (it would
+    // drop that link with the other replicas).
+    if s.replica() {
+        return s.error(b"ERR Command is not valid when client is a replica.");
     }
     let Some(port) = parse_int(port).and_then(|p| u16::try_from(p).ok()) else {
         return s.error(b"ERR Invalid master port");
