@@ -91,6 +91,7 @@ mod cluster;
 mod codec;
 mod config;
 pub mod driver;
+pub mod emitter;
 mod error;
 mod incoming;
 mod stats;
@@ -102,6 +103,7 @@ pub use cluster::{Cluster, SocketInfo};
 pub use codec::CodecError;
 pub use config::{Config, Mode, SubscriptionMode};
 pub use driver::{FredDriver, MemoryBus, MemoryDriver};
+pub use emitter::{BroadcastOperator, Emitter, EmitterError};
 pub use error::Error;
 /// The `fred` the driver is built on, for [`FredDriver::with_config`] without a second copy
 /// of fred in the dependency tree.

@@ -124,9 +124,15 @@ pub(crate) fn flags_json(volatile: bool, timeout: Option<Duration>) -> Json {
 
 /// An event as a classic broadcast carries it: `{type: 2, data, nsp}` (msgpack).
 pub(crate) fn classic_packet(nsp: &str, data: &Json, bins: &[Bytes]) -> Mp {
+    event_packet(nsp, json_to_mp(data, bins))
+}
+
+/// `{type: 2, data, nsp}` around the event array `data` (`[event, ...args]`): always type
+/// 2 (EVENT), binary or not; the receiving server makes it a BINARY_EVENT when needed.
+pub(crate) fn event_packet(nsp: &str, data: Mp) -> Mp {
     mp_map([
         ("type", Mp::from(2)),
-        ("data", json_to_mp(data, bins)),
+        ("data", data),
         ("nsp", Mp::from(nsp)),
     ])
 }

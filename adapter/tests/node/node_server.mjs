@@ -29,6 +29,9 @@
 //                                       (via "fetch": on each fetched socket instead)
 //   serverCount ()                   -> the adapter's server count
 //   whoami ()                        -> {id, node: "node"}
+//
+// Server-side: a serverSideEmit of `relay` (from a server or an emitter) is emitted to this
+// node's own clients as `relayed` with the same arguments.
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
 import { Server } from "socket.io";
@@ -195,6 +198,8 @@ io.on("connection", (socket) => {
   on("serverCount", async () => io.of("/").adapter.serverCount());
   on("whoami", async () => ({ id: socket.id, node: "node" }));
 });
+
+io.on("relay", (...args) => io.local.emit("relayed", ...args));
 
 // The adapter of "/" is created with the namespace; make sure its subscriptions are in.
 io.of("/");
