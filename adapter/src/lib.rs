@@ -20,6 +20,9 @@
 //! # let _ = layer; Ok(()) }
 //! ```
 //!
+//! To publish into a cluster from a process with no Socket.IO server (a cron job, a worker),
+//! use [`Emitter`]: the messages of Node's `@socket.io/redis-emitter`, classic mode only.
+//!
 //! # How it works
 //!
 //! One [`Cluster`] per server holds a [`driver::Driver`] (two connections: a subscriber and

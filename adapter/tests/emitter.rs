@@ -22,12 +22,12 @@ use bytes::Bytes;
 use emitter_harness::{Via, any_kind_of_data, any_kind_of_data_received, emit};
 use fixture::{Broker, raw, within};
 use interop::{
-    NodeClient, NodeServer,
+    NodeClient, NodeServer, RedisServer,
     clients::{Clients, Ev},
     rust_server::RustServer,
 };
 use respub_socketio::{
-    Config, Emitter, EmitterError, FredDriver,
+    Config, Emitter, EmitterError, FredDriver, Mode, SubscriptionMode,
     driver::{Driver, DriverEvent, Subscription},
 };
 use serde_json::{Value as Json, json};
@@ -105,10 +105,20 @@ async fn record(via: &mut Via, events: &mut mpsc::Receiver<DriverEvent>) -> Vec<
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publishes_the_same_bytes_as_node_emitter() {
     let broker = Broker::start().await;
+    same_bytes(&broker.url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishes_the_same_bytes_as_node_emitter_through_redis_server() {
+    let redis = RedisServer::start().await;
+    same_bytes(&redis.url()).await;
+}
+
+async fn same_bytes(url: &str) {
     let prefix = prefix();
-    let (_tap, mut events) = tap(&broker.url(), &prefix).await;
-    let mut rust = Via::rust(&broker.url(), &prefix).await;
-    let mut node = Via::node(&broker.url(), &prefix).await;
+    let (_tap, mut events) = tap(url, &prefix).await;
+    let mut rust = Via::rust(url, &prefix).await;
+    let mut node = Via::node(url, &prefix).await;
     let ours = record(&mut rust, &mut events).await;
     let theirs = record(&mut node, &mut events).await;
     assert_eq!(ours.len(), theirs.len());
@@ -148,6 +158,36 @@ async fn reserved_event_names_are_a_typed_error() {
     assert_eq!(emitter.emit("connected", &()).await.unwrap(), 0);
 }
 
+/// What the docs say of sharded clusters: PUBLISH reaches no shard-channel subscriber, so
+/// a sharded server (here with a client in the room) receives nothing, while a classic
+/// server on the same broker and prefix does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sharded_servers_receive_nothing() {
+    let broker = Broker::start().await;
+    let prefix = prefix();
+    let (mut receivers, mut kept) = (Vec::new(), Vec::new());
+    for mode in [Mode::Sharded(SubscriptionMode::Dynamic), Mode::Classic] {
+        let node = fixture::node(
+            &broker.url(),
+            Config::default()
+                .with_prefix(prefix.clone())
+                .with_mode(mode),
+        )
+        .await;
+        let mut client = fixture::Client::connect(&node, "c").await;
+        client.join("room").await;
+        let emitter =
+            Emitter::new(FredDriver::connect(&broker.url()).await.unwrap()).with_prefix(&prefix);
+        let to_all = emitter.emit("ev", &()).await.unwrap();
+        let to_room = emitter.to("room").emit("ev", &()).await.unwrap();
+        let to_socket = emitter.to(client.id.clone()).emit("ev", &()).await.unwrap();
+        receivers.push((to_all, to_room, to_socket));
+        kept.push((node, client));
+    }
+    // With both servers up, only the classic one's pattern subscription gets anything.
+    assert_eq!(receivers, [(0, 0, 0), (1, 1, 1)]);
+}
+
 /// Two Rust and two Node classic nodes, clients `r1`, `r2` (Rust) and `n1`, `n2` (Node);
 /// `r1` and `n1` in room `a`, `r2` and `n2` in room `b`.
 struct Cluster {
@@ -172,7 +212,7 @@ async fn cluster() -> Cluster {
     ];
     let mut node = Vec::new();
     for _ in 0..2 {
-        let mode = respub_socketio::Mode::Classic;
+        let mode = Mode::Classic;
         node.push(NodeServer::start(&url, mode, NodeClient::NodeRedis, &prefix).await);
     }
     let request = format!("{prefix}-request#/#");

@@ -148,8 +148,9 @@ impl ser::Serializer for ArgSerializer<'_> {
     fn serialize_none(self) -> Result<Mp, ArgError> {
         Ok(Mp::Nil)
     }
+    /// An `Option` is one value, even at the top: `Some(())` is one `null` argument.
     fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<Mp, ArgError> {
-        v.serialize(self)
+        nested(v)
     }
     fn serialize_unit(self) -> Result<Mp, ArgError> {
         self.mark(Top::Unit);
@@ -344,3 +345,6 @@ impl ser::SerializeStructVariant for Tagged<Obj> {
         Ok(Mp::Map(vec![(Mp::from(self.0), Mp::Map(self.1.entries))]))
     }
 }
+
+#[cfg(test)]
+mod tests;
