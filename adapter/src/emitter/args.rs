@@ -19,7 +19,8 @@ use serde_json::{Map, Number, Value as Json};
 
 use crate::codec::{js_string, json_to_mp};
 
-/// Why arguments could not be serialised.
+/// Why arguments could not be serialised: a `Serialize` implementation failed, or a map
+/// key is not a string, number or boolean (JSON object keys are strings).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ArgError(String);

@@ -76,7 +76,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use socketioxide_core::adapter::RoomParam;
 
-pub use self::operator::BroadcastOperator;
+pub use self::{args::ArgError, operator::BroadcastOperator};
 use crate::driver::Driver;
 
 /// Why an emitter operation failed.
@@ -150,8 +150,8 @@ impl<D: Driver> Emitter<D> {
 
     /// Sets the channel prefix: the servers' `key` (Node) or [`crate::Config::prefix`].
     #[must_use]
-    pub fn with_prefix(mut self, prefix: &str) -> Self {
-        self.target.prefix = Arc::from(prefix);
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.target.prefix = Arc::from(prefix.into());
         self
     }
 
