@@ -74,10 +74,12 @@ mod operator;
 use std::sync::Arc;
 
 use serde::Serialize;
-use socketioxide_core::adapter::RoomParam;
 
 pub use self::{args::ArgError, operator::BroadcastOperator};
 use crate::driver::Driver;
+/// What `to`, `within`, `except` and the room operations take (socketioxide-core's trait):
+/// `&'static str`, `String`, `Vec<String>`, arrays, a socketioxide `Sid`.
+pub use socketioxide_core::adapter::RoomParam;
 
 /// Why an emitter operation failed.
 #[derive(Debug, thiserror::Error)]
