@@ -93,6 +93,7 @@ mod config;
 pub mod driver;
 mod error;
 mod incoming;
+mod server_side;
 mod stats;
 mod wire;
 
@@ -106,6 +107,7 @@ pub use error::Error;
 /// The `fred` the driver is built on, for [`FredDriver::with_config`] without a second copy
 /// of fred in the dependency tree.
 pub use fred;
+pub use server_side::{ServerSideAck, ServerSideEvent};
 pub use stats::StatsSnapshot;
 
 /// The adapter over the production [`FredDriver`]: use it as

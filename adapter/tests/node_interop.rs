@@ -21,6 +21,7 @@ use interop::{
     NodeClient, NodeServer, RedisServer,
     clients::{Clients, Ev},
     rust_server::RustServer,
+    whole,
 };
 use respub_socketio::{Config, Mode, SubscriptionMode};
 use serde_json::{Value as Json, json};
@@ -257,13 +258,6 @@ async fn scenario(url: &str, rust_url: &str, mode: Mode, client: NodeClient, spe
     check_remote_disconnect(&mut c, &ids).await;
     drop(c);
     node.kill().await;
-}
-
-/// Failure guard for a whole scenario (its steps have their own guards).
-async fn whole(fut: impl std::future::Future<Output = ()>) {
-    tokio::time::timeout(std::time::Duration::from_secs(180), fut)
-        .await
-        .expect("scenario timed out");
 }
 
 /// The Rust node speaks RESP2 beside node-redis and RESP3 beside ioredis; classic
