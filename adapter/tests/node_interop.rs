@@ -247,6 +247,15 @@ async fn scenario(url: &str, rust_url: &str, mode: Mode, client: NodeClient, spe
     assert_eq!(c.call("r1", "serverCount", json!(null)).await, json!(2));
     assert_eq!(c.call("n1", "serverCount", json!(null)).await, json!(2));
 
+    // Server-side events with ack, both ways (answered on the requester's own response
+    // channel when `specific`); tests/server_side_emit.rs has the rest.
+    for (origin, other) in [("r1", node.port), ("n1", rust.port)] {
+        let got = c
+            .call(origin, "serverSideEmitWithAck", json!({"event": "node-info"}))
+            .await;
+        assert_eq!(got, json!([{"node": other}]), "node-info from {origin}");
+    }
+
     for (origin, far2) in [("r1", "n2"), ("n1", "r2")] {
         eprintln!("origin {origin}");
         check_broadcasts(&mut c, origin, &ids).await;
