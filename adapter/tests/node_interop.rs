@@ -251,7 +251,11 @@ async fn scenario(url: &str, rust_url: &str, mode: Mode, client: NodeClient, spe
     // channel when `specific`); tests/server_side_emit.rs has the rest.
     for (origin, other) in [("r1", node.port), ("n1", rust.port)] {
         let got = c
-            .call(origin, "serverSideEmitWithAck", json!({"event": "node-info"}))
+            .call(
+                origin,
+                "serverSideEmitWithAck",
+                json!({"event": "node-info"}),
+            )
             .await;
         assert_eq!(got, json!([{"node": other}]), "node-info from {origin}");
     }
