@@ -260,6 +260,18 @@ async fn scenario(url: &str, rust_url: &str, mode: Mode, client: NodeClient, spe
         assert_eq!(got, json!([{"node": other}]), "node-info from {origin}");
     }
 
+    // Node's allRooms waits for the Rust node's answer (classic ALL_ROOMS).
+    if mode == Mode::Classic {
+        for origin in ["r1", "n1"] {
+            let got = c.call(origin, "allRooms", json!(null)).await;
+            let rooms = got.as_array().unwrap_or_else(|| panic!("allRooms: {got}"));
+            assert!(
+                rooms.contains(&json!("a")) && rooms.contains(&json!("b")),
+                "{got}"
+            );
+        }
+    }
+
     for (origin, far2) in [("r1", "n2"), ("n1", "r2")] {
         eprintln!("origin {origin}");
         check_broadcasts(&mut c, origin, &ids).await;

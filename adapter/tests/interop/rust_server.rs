@@ -184,7 +184,7 @@ fn register_broadcasts(s: &Sock, io: &Io) {
 }
 
 /// `fetch`, `emitTo`, `remoteJoin`, `remoteLeave`, `remoteDisconnect`, `serverCount`,
-/// `whoami`: operations on other nodes' sockets, and the cluster's size.
+/// `allRooms`, `whoami`: operations on other nodes' sockets, and the cluster's size.
 fn register_remote(s: &Sock, io: &Io, cluster: &Cluster<FredDriver>) {
     let c = cluster.clone();
     s.on("fetch", async move |Data::<Json>(arg), ack: Ack| {
@@ -248,6 +248,18 @@ fn register_remote(s: &Sock, io: &Io, cluster: &Cluster<FredDriver>) {
             Ok(n) => ack.send(&n).unwrap(),
             Err(e) => ack.send(&json!({"error": e.to_string()})).unwrap(),
         }
+    });
+    let i = io.clone();
+    s.on("allRooms", async move |ack: Ack| {
+        let mut rooms: Vec<String> = i
+            .rooms()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.to_string())
+            .collect();
+        rooms.sort();
+        ack.send(&rooms).unwrap();
     });
     s.on("whoami", async move |s: Sock, ack: Ack| {
         ack.send(&json!({"id": s.id.to_string(), "node": "rust"}))

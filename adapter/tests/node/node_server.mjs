@@ -28,6 +28,7 @@
 //   remoteDisconnect ({rooms, via})  -> io.in(rooms).disconnectSockets(true); "ok"
 //                                       (via "fetch": on each fetched socket instead)
 //   serverCount ()                   -> the adapter's server count
+//   allRooms ()                      -> sorted rooms of the cluster (classic adapter only)
 //   whoami ()                        -> {id, node: "node"}
 //   serverSideEmit ({event, args, binary}) -> io.serverSideEmit(event, ...args); "ok"
 //                                       (binary: a last argument, the string's UTF-8 bytes)
@@ -218,6 +219,7 @@ io.on("connection", (socket) => {
     return "ok";
   });
   on("serverCount", async () => io.of("/").adapter.serverCount());
+  on("allRooms", async () => sorted(await io.of("/").adapter.allRooms()));
   on("whoami", async () => ({ id: socket.id, node: "node" }));
   on("serverSideEmit", async ({ event, args = [], binary }) => {
     const extra = binary === undefined ? [] : [Buffer.from(String(binary))];
