@@ -110,6 +110,10 @@ impl<D: Driver> Cluster<D> {
     /// order the events arrive: it must not block. For async work, spawn a task and
     /// move the event's [`ServerSideAck`] into it.
     ///
+    /// The cluster holds the handler until [`Cluster::off_server_side`]: a handler that
+    /// holds a clone of this `Cluster` (or of the `SocketIo` built on it) keeps both alive,
+    /// connections included, until it is removed.
+    ///
     /// An event with no handler is counted
     /// ([`crate::StatsSnapshot::server_side_events_unhandled`]) and not answered, as on a
     /// Node server with no listener: a sender waiting for answers waits for its timeout.
