@@ -117,6 +117,19 @@ impl<D: Driver> Cluster<D> {
     /// An event with no handler is counted
     /// ([`crate::StatsSnapshot::server_side_events_unhandled`]) and not answered, as on a
     /// Node server with no listener: a sender waiting for answers waits for its timeout.
+    ///
+    /// ```no_run
+    /// # use respub_socketio::{Cluster, FredDriver};
+    /// # use serde_json::json;
+    /// # fn f(cluster: Cluster<FredDriver>, port: u16) {
+    /// // Answers Node's `await io.serverSideEmitWithAck("node-info")`.
+    /// cluster.on_server_side("/", "node-info", move |ev| {
+    ///     if let Some(ack) = ev.ack {
+    ///         ack.send(json!({"node": port}));
+    ///     }
+    /// });
+    /// # }
+    /// ```
     pub fn on_server_side(
         &self,
         nsp: &str,
