@@ -15,7 +15,7 @@ use serde_json::Value as Json;
 use crate::{
     Config, Error,
     driver::{Driver, DriverEvent},
-    server_side::Handlers,
+    server_side::{Handlers, ServerSideEmitError},
     stats::{Stats, StatsSnapshot},
 };
 
@@ -55,7 +55,7 @@ pub(crate) trait NsNode: Send + Sync {
         &self,
         packet: Vec<Json>,
         ack_timeout: Option<Duration>,
-    ) -> BoxFuture<'_, Result<Vec<Json>, Error>>;
+    ) -> BoxFuture<'_, Result<Vec<Json>, ServerSideEmitError>>;
 }
 
 /// The adapter state: pass it to `SocketIo::builder().with_adapter::<RespubAdapter<_>>(cluster)`.

@@ -87,8 +87,7 @@
 //!   real ids with handshake, rooms and data.
 //! * Server-side events are not reachable through `SocketIo` (no `io.on(event)` or
 //!   `io.server_side_emit`): use [`Cluster::on_server_side`] and
-//!   [`Cluster::server_side_emit`]. A timed-out [`Cluster::server_side_emit_with_ack`]
-//!   returns [`Error::Timeout`] without the answers that did arrive.
+//!   [`Cluster::server_side_emit`].
 //! * No handshake or `data` for socketioxide sockets in fetch answers (neutral values).
 //! * `socket.join` does not reach the adapter: in the sharded dynamic modes room channels
 //!   are reconciled in the background, or at once with [`Cluster::sync_rooms`].
@@ -119,7 +118,7 @@ pub use error::Error;
 /// The `fred` the driver is built on, for [`FredDriver::with_config`] without a second copy
 /// of fred in the dependency tree.
 pub use fred;
-pub use server_side::{ServerSideAck, ServerSideEvent};
+pub use server_side::{ServerSideAck, ServerSideEmitError, ServerSideEvent};
 pub use stats::StatsSnapshot;
 
 /// The adapter over the production [`FredDriver`]: use it as

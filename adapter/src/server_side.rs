@@ -68,6 +68,45 @@ impl ServerSideAck {
     }
 }
 
+/// A [`Cluster::server_side_emit_with_ack`] that did not get every answer: why, and the
+/// answers that did arrive (Node's `err.responses`). It displays as its [`Error`] does.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ServerSideEmitError {
+    /// [`Error::Timeout`] ("only n responses received out of m"), [`Error::ConnectionLost`],
+    /// or an error that stopped the request before anything was sent.
+    pub error: Error,
+    /// The answers received before it failed, one per server that answered.
+    pub answers: Vec<Json>,
+}
+
+impl std::fmt::Display for ServerSideEmitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for ServerSideEmitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.error)
+    }
+}
+
+impl From<Error> for ServerSideEmitError {
+    fn from(error: Error) -> Self {
+        Self {
+            error,
+            answers: Vec::new(),
+        }
+    }
+}
+
+impl From<ServerSideEmitError> for Error {
+    fn from(err: ServerSideEmitError) -> Self {
+        err.error
+    }
+}
+
 /// A handler of server-side events.
 pub(crate) type Handler = Arc<dyn Fn(ServerSideEvent) + Send + Sync>;
 
@@ -162,6 +201,7 @@ impl<D: Driver> Cluster<D> {
         node.server_side_emit(packet(event, args), None)
             .await
             .map(drop)
+            .map_err(Error::from)
     }
 
     /// Sends the server-side event `event` with `args` to every other server of namespace
@@ -172,9 +212,10 @@ impl<D: Driver> Cluster<D> {
     /// Nothing is published when this server is alone.
     ///
     /// # Errors
+    /// A [`ServerSideEmitError`] with the answers received so far and
     /// [`Error::Timeout`] ("only n responses received out of m") when too few answered
     /// within `timeout`, which happens when a server has no handler for `event`;
-    /// [`Error::ConnectionLost`] when the broker connection drops meanwhile; and the
+    /// [`Error::ConnectionLost`] when the broker connection drops meanwhile; or the
     /// errors of [`Cluster::server_side_emit`].
     pub async fn server_side_emit_with_ack(
         &self,
@@ -182,7 +223,7 @@ impl<D: Driver> Cluster<D> {
         event: &str,
         args: Vec<Json>,
         timeout: Duration,
-    ) -> Result<Vec<Json>, Error> {
+    ) -> Result<Vec<Json>, ServerSideEmitError> {
         check_event(event)?;
         let node = self.node(nsp).ok_or(Error::Closed)?;
         node.server_side_emit(packet(event, args), Some(timeout))

@@ -33,6 +33,8 @@ use tokio::{io::AsyncWriteExt, net::TcpStream};
 
 const NAMES: [&str; 4] = ["r1", "r2", "n1", "n2"];
 const LONG: Duration = Duration::from_secs(60);
+/// The timeout of requests that are meant to time out.
+const SHORT: Duration = Duration::from_millis(300);
 
 /// The four servers, a client on each (named after its server) and the servers' ports.
 struct World {
@@ -253,7 +255,8 @@ async fn server_side_emit_sharded_dynamic_private() {
 /// Between Rust servers: alone, nothing is asked; an event with no handler is not
 /// answered (as on a Node server with no listener), so the sender times out naming the
 /// count; reserved names and unknown namespaces are refused; a panicking handler does not
-/// stop the server from handling the next event; handlers are replaced and removed.
+/// stop the server from handling the next event; handlers are replaced and removed; a
+/// timeout keeps the answers that came.
 async fn rust_only(mode: Mode) {
     eprintln!("--- {mode:?}");
     let broker = Broker::start().await;
@@ -264,21 +267,20 @@ async fn rust_only(mode: Mode) {
         .cluster
         .server_side_emit_with_ack("/", "ping", vec![], LONG);
     assert_eq!(within("alone", alone).await.unwrap(), Vec::<Json>::new());
-    let b = fixture::node(&broker.url(), config).await;
+    let b = fixture::node(&broker.url(), config.clone()).await;
     fixture::poll("two servers", async || {
         (a.cluster.server_count("/").await.ok() == Some(2)).then_some(())
     })
     .await;
 
-    let short = Duration::from_millis(300);
     let err = a
         .cluster
-        .server_side_emit_with_ack("/", "nobody", vec![], short)
+        .server_side_emit_with_ack("/", "nobody", vec![], SHORT)
         .await
         .unwrap_err();
     assert!(
         matches!(
-            err,
+            err.error,
             respub_socketio::Error::Timeout {
                 answered: 0,
                 expected: 1,
@@ -287,6 +289,7 @@ async fn rust_only(mode: Mode) {
         ),
         "{err:?}"
     );
+    assert!(err.answers.is_empty());
     assert_eq!(
         err.to_string(),
         "timeout reached while waiting for serverSideEmit: only 0 responses received out of 1"
@@ -296,6 +299,13 @@ async fn rust_only(mode: Mode) {
     })
     .await;
 
+    refusals(&a).await;
+    handlers(&broker, config, &a, &b).await;
+    broker.stop().await;
+}
+
+/// Reserved names and unknown namespaces.
+async fn refusals(a: &fixture::Node) {
     let reserved = a.cluster.server_side_emit("/", "connection", vec![]).await;
     assert!(
         matches!(reserved, Err(respub_socketio::Error::ReservedEvent(ref e)) if e == "connection"),
@@ -306,7 +316,10 @@ async fn rust_only(mode: Mode) {
         matches!(closed, Err(respub_socketio::Error::Closed)),
         "{closed:?}"
     );
+}
 
+/// A panicking handler, a replaced one, a timeout with one answer of two, a removal.
+async fn handlers(broker: &Broker, config: Config, a: &fixture::Node, b: &fixture::Node) {
     b.cluster
         .on_server_side("/", "boom", |_| panic!("a handler panics"));
     b.cluster.on_server_side("/", "ping", |ev| {
@@ -330,9 +343,27 @@ async fn rust_only(mode: Mode) {
         .cluster
         .server_side_emit_with_ack("/", "ping", vec![], LONG);
     assert_eq!(within("ping", got).await.unwrap(), vec![json!("again")]);
+
+    // A third server without the handler: the timeout keeps the answer that came.
+    let c = fixture::node(&broker.url(), config).await;
+    fixture::poll("three servers", async || {
+        (a.cluster.server_count("/").await.ok() == Some(3)).then_some(())
+    })
+    .await;
+    let err = a
+        .cluster
+        .server_side_emit_with_ack("/", "ping", vec![], SHORT)
+        .await
+        .unwrap_err();
+    assert_eq!(err.answers, vec![json!("again")]);
+    assert_eq!(
+        err.to_string(),
+        "timeout reached while waiting for serverSideEmit: only 1 responses received out of 2"
+    );
+    drop(c);
+
     assert!(b.cluster.off_server_side("/", "ping"));
     assert!(!b.cluster.off_server_side("/", "ping"));
-    broker.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

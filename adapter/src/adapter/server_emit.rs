@@ -11,8 +11,8 @@ use socketioxide_core::adapter::SocketEmitter;
 
 use super::state::CustomRespubAdapter;
 use crate::{
-    Error,
     driver::Driver,
+    server_side::ServerSideEmitError,
     wire::{classic, sharded},
 };
 
@@ -23,7 +23,7 @@ impl<E: SocketEmitter, D: Driver> CustomRespubAdapter<E, D> {
         &self,
         packet: Vec<Json>,
         ack_timeout: Option<Duration>,
-    ) -> Result<Vec<Json>, Error> {
+    ) -> Result<Vec<Json>, ServerSideEmitError> {
         let Some(timeout) = ack_timeout else {
             let (payload, channel) = self.encode_server_side(packet, None);
             self.publish(channel, payload).await?;
@@ -36,23 +36,29 @@ impl<E: SocketEmitter, D: Driver> CustomRespubAdapter<E, D> {
         let request_id = self.new_request_id();
         let (payload, channel) = self.encode_server_side(packet, Some(&request_id));
         let sharded = self.is_sharded();
-        let answers = self
-            .request(
-                "serverSideEmit",
-                request_id,
-                payload,
-                channel,
-                expected,
-                timeout,
-            )
-            .await?;
         // Classic answers are whole responses `{type, requestId, data}`; sharded ones the
         // `data` of the envelope, `{requestId, packet}`.
         let field = if sharded { "packet" } else { "data" };
-        Ok(answers
-            .into_iter()
-            .map(|mut a| a.get_mut(field).map(Json::take).unwrap_or(Json::Null))
-            .collect())
+        let unwrap = |answers: Vec<Json>| -> Vec<Json> {
+            answers
+                .into_iter()
+                .map(|mut a| a.get_mut(field).map(Json::take).unwrap_or(Json::Null))
+                .collect()
+        };
+        self.request_keeping_answers(
+            "serverSideEmit",
+            request_id,
+            payload,
+            channel,
+            expected,
+            timeout,
+        )
+        .await
+        .map(unwrap)
+        .map_err(|(error, answers)| ServerSideEmitError {
+            error,
+            answers: unwrap(answers),
+        })
     }
 
     /// The request and its channel, in the key order Node writes.

@@ -29,6 +29,7 @@ use crate::{
     cluster::{BoxFuture, NsNode, SocketInfo},
     codec::{self, str_of},
     driver::Driver,
+    server_side::ServerSideEmitError,
     stats::Stats,
     wire::{classic, sharded},
 };
@@ -82,7 +83,7 @@ impl<E: SocketEmitter, D: Driver> NsNode for CustomRespubAdapter<E, D> {
         &self,
         packet: Vec<Json>,
         ack_timeout: Option<Duration>,
-    ) -> BoxFuture<'_, Result<Vec<Json>, Error>> {
+    ) -> BoxFuture<'_, Result<Vec<Json>, ServerSideEmitError>> {
         Box::pin(self.server_side_emit_impl(packet, ack_timeout))
     }
 }
