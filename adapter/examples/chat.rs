@@ -22,6 +22,12 @@
 //!   `chat` {room, text, from: <socket id>, node: <port>}
 //! * `who` (room, ack) -> ack(sorted socket ids in `room` across the cluster)
 //! * `leave` (room, ack) -> the socket leaves `room`; ack("ok")
+//! * `nodes` (ack) -> ack(sorted ports of every chat server, this one included): a
+//!   server-side `node-info` to the others, answered by each
+//!
+//! Server-side events (between servers, Node's `io.serverSideEmit`):
+//! * `node-info` (ack) -> ack({node: <port>}). Any server of the cluster, Node or Rust,
+//!   gets one answer per chat server with `await io.serverSideEmitWithAck("node-info")`.
 #![allow(missing_docs)]
 
 use std::{convert::Infallible, path::PathBuf, sync::Arc};
@@ -30,7 +36,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use respub_socketio::{Cluster, Config, FredDriver, Mode, RespubAdapter, SubscriptionMode};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value as Json, json};
 use socketioxide::{
     SocketIo,
     adapter::Emitter,
@@ -46,7 +52,7 @@ const PAGE: &str = r#"<!doctype html>
 <style>body{font-family:sans-serif;max-width:40em;margin:2em auto}#log{border:1px solid #ccc;height:20em;overflow:auto;padding:.5em}</style>
 </head><body>
 <h1>respub chat <small id="me"></small></h1>
-<p><input id="room" value="lobby"> <button id="join">join</button> <button id="leave">leave</button> <button id="who">who</button></p>
+<p><input id="room" value="lobby"> <button id="join">join</button> <button id="leave">leave</button> <button id="who">who</button> <button id="nodes">servers</button></p>
 <div id="log"></div>
 <p><input id="text" size="40"> <button id="send">send</button></p>
 <script src="/socket.io.min.js"></script>
@@ -59,6 +65,7 @@ socket.on("chat", (m) => log(`[${m.room}] ${m.from}@${m.node}: ${m.text}`));
 $("join").onclick = () => socket.emit("join", $("room").value, (r) => log("join: " + r));
 $("leave").onclick = () => socket.emit("leave", $("room").value, (r) => log("leave: " + r));
 $("who").onclick = () => socket.emit("who", $("room").value, (ids) => log("who: " + JSON.stringify(ids)));
+$("nodes").onclick = () => socket.emit("nodes", (ports) => log("servers: " + JSON.stringify(ports)));
 $("send").onclick = () => { socket.emit("chat", { room: $("room").value, text: $("text").value }); $("text").value = ""; };
 </script></body></html>
 "#;
@@ -114,6 +121,7 @@ fn register(
             eprintln!("chat: broadcast failed: {e}");
         }
     });
+    register_nodes(s, cluster, port);
     let c = cluster.clone();
     s.on("who", async move |Data::<String>(room), ack: Ack| {
         match c.fetch_sockets("/", vec![room], vec![]).await {
@@ -121,6 +129,31 @@ fn register(
                 let mut ids: Vec<String> = sockets.into_iter().map(|s| s.id).collect();
                 ids.sort();
                 let _ = ack.send(&ids);
+            }
+            Err(e) => {
+                let _ = ack.send(&json!({"error": e.to_string()}));
+            }
+        }
+    });
+}
+
+/// `nodes`: asks every other server for its port with the server-side event `node-info`.
+fn register_nodes(s: &Sock, cluster: &Cluster<FredDriver>, port: u16) {
+    let c = cluster.clone();
+    s.on("nodes", async move |ack: Ack| {
+        let timeout = c.config().request_timeout;
+        match c
+            .server_side_emit_with_ack("/", "node-info", vec![], timeout)
+            .await
+        {
+            Ok(answers) => {
+                let mut ports: Vec<Json> = answers
+                    .into_iter()
+                    .filter_map(|a| a.get("node").cloned())
+                    .collect();
+                ports.push(json!(port));
+                ports.sort_by_key(Json::as_u64);
+                let _ = ack.send(&ports);
             }
             Err(e) => {
                 let _ = ack.send(&json!({"error": e.to_string()}));
@@ -151,6 +184,13 @@ pub async fn serve(
     let port = listener.local_addr()?.port();
     let driver = FredDriver::connect(redis).await?;
     let cluster = Cluster::new(driver, config);
+    // Other servers ask who is in the cluster; socketioxide has no server-side events, so
+    // the handler is the adapter's (see `Cluster::on_server_side`).
+    cluster.on_server_side("/", "node-info", move |ev| {
+        if let Some(ack) = ev.ack {
+            ack.send(json!({"node": port}));
+        }
+    });
     let client_js = Arc::new(client_js);
     let pages = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
         let client_js = client_js.clone();

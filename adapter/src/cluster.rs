@@ -6,6 +6,7 @@ use std::{
     future::Future,
     pin::Pin,
     sync::{Arc, PoisonError, RwLock, Weak},
+    time::Duration,
 };
 
 use bytes::Bytes;
@@ -14,6 +15,7 @@ use serde_json::Value as Json;
 use crate::{
     Config, Error,
     driver::{Driver, DriverEvent},
+    server_side::{Handlers, ServerSideEmitError},
     stats::{Stats, StatsSnapshot},
 };
 
@@ -48,6 +50,12 @@ pub(crate) trait NsNode: Send + Sync {
     fn sync_rooms(&self) -> BoxFuture<'_, Result<(), Error>>;
     fn wire_uid(&self) -> String;
     fn server_count(&self) -> BoxFuture<'_, Result<u64, Error>>;
+    /// Publishes `[event, ...args]`; with a timeout, waits for every other server's answer.
+    fn server_side_emit(
+        &self,
+        packet: Vec<Json>,
+        ack_timeout: Option<Duration>,
+    ) -> BoxFuture<'_, Result<Vec<Json>, ServerSideEmitError>>;
 }
 
 /// The adapter state: pass it to `SocketIo::builder().with_adapter::<RespubAdapter<_>>(cluster)`.
@@ -71,6 +79,7 @@ pub(crate) struct ClusterInner<D> {
     pub(crate) driver: D,
     pub(crate) config: Config,
     pub(crate) stats: Stats,
+    pub(crate) handlers: Handlers,
     nodes: RwLock<HashMap<String, Weak<dyn NsNode>>>,
 }
 
@@ -91,6 +100,7 @@ impl<D: Driver> Cluster<D> {
             driver,
             config,
             stats: Stats::default(),
+            handlers: Handlers::default(),
             nodes: RwLock::new(HashMap::new()),
         });
         match events {
@@ -167,7 +177,7 @@ impl<D: Driver> Cluster<D> {
         }
     }
 
-    fn node(&self, nsp: &str) -> Option<Arc<dyn NsNode>> {
+    pub(crate) fn node(&self, nsp: &str) -> Option<Arc<dyn NsNode>> {
         self.inner
             .nodes
             .read()

@@ -15,7 +15,7 @@ pub enum Error {
         "timeout reached while waiting for {operation}: only {answered} responses received out of {expected}"
     )]
     Timeout {
-        /// The operation (`fetchSockets`, `allRooms`).
+        /// The operation (`fetchSockets`, `allRooms`, `serverSideEmit`).
         operation: &'static str,
         /// How many peers answered.
         answered: usize,
@@ -37,9 +37,13 @@ pub enum Error {
     /// A payload could not be encoded or decoded.
     #[error(transparent)]
     Codec(#[from] CodecError),
-    /// The adapter was closed.
+    /// The adapter was closed, or the namespace has no adapter on this server.
     #[error("adapter closed")]
     Closed,
+    /// A server-side event may not have this name: Node reserves it
+    /// (`connect`, `connection`, `new_namespace`).
+    #[error("\"{0}\" is a reserved event name")]
+    ReservedEvent(String),
 }
 
 impl Error {

@@ -43,8 +43,8 @@
 //!   do not have the room, then drop their own uid and other namespaces.
 //! * Requests on `<prefix>-request#<nsp>#`, JSON except type 7: `0` SOCKETS (answered),
 //!   `1` ALL_ROOMS, `2` REMOTE_JOIN, `3` REMOTE_LEAVE, `4` REMOTE_DISCONNECT, `5`
-//!   REMOTE_FETCH, `6` SERVER_SIDE_EMIT (not answered: socketioxide has no server-side
-//!   events), `7` BROADCAST with ack (msgpack). Responses (JSON, `9` msgpack) go to
+//!   REMOTE_FETCH, `6` SERVER_SIDE_EMIT (answered `{type: 6, requestId, data}` when it has
+//!   a `requestId`), `7` BROADCAST with ack (msgpack). Responses (JSON, `9` msgpack) go to
 //!   `<prefix>-response#<nsp>#` or, with [`Config::specific_response_channel`], to
 //!   `<prefix>-response#<nsp>#<requester uid>#`: `8` BROADCAST_CLIENT_COUNT then one `9`
 //!   BROADCAST_ACK per client ack.
@@ -69,6 +69,16 @@
 //! timeout gives [`Error::Timeout`] naming how many answered out of how many; a dropped
 //! broker connection gives [`Error::ConnectionLost`] at once.
 //!
+//! ## Server-side events
+//!
+//! Node's `io.serverSideEmit`, `serverSideEmitWithAck` and `io.on(event)` have no
+//! socketioxide counterpart, so they are methods of [`Cluster`]:
+//! [`Cluster::on_server_side`] registers a handler per namespace and event name (it gets
+//! the arguments and, when the sender waits, a [`ServerSideAck`] to answer once);
+//! [`Cluster::server_side_emit`] and [`Cluster::server_side_emit_with_ack`] send to every
+//! other server, Node or Rust. A Rust server answers every request it is counted for;
+//! an event with no handler is not answered, as on a Node server with no listener.
+//!
 //! ## What socketioxide's adapter API does not allow
 //!
 //! * socketioxide sockets are not in a room named by their id, as Node's are: the adapter
@@ -78,8 +88,9 @@
 //!   returns Node sockets under an alias `Sid` that the adapter maps back when the
 //!   socket is used (emit, join, leave, disconnect). [`Cluster::fetch_sockets`] gives the
 //!   real ids with handshake, rooms and data.
-//! * No server-side emit: Node's `serverSideEmit` reaches Rust nodes but is not handled,
-//!   and `serverSideEmitWithAck` from Node times out waiting for the Rust node's answer.
+//! * Server-side events are not reachable through `SocketIo` (no `io.on(event)` or
+//!   `io.server_side_emit`): use [`Cluster::on_server_side`] and
+//!   [`Cluster::server_side_emit`].
 //! * No handshake or `data` for socketioxide sockets in fetch answers (neutral values).
 //! * `socket.join` does not reach the adapter: in the sharded dynamic modes room channels
 //!   are reconciled in the background, or at once with [`Cluster::sync_rooms`].
@@ -97,6 +108,7 @@ pub mod driver;
 pub mod emitter;
 mod error;
 mod incoming;
+mod server_side;
 mod stats;
 mod wire;
 
@@ -111,6 +123,7 @@ pub use error::Error;
 /// The `fred` the driver is built on, for [`FredDriver::with_config`] without a second copy
 /// of fred in the dependency tree.
 pub use fred;
+pub use server_side::{ServerSideAck, ServerSideEmitError, ServerSideEvent};
 pub use stats::StatsSnapshot;
 
 /// The adapter over the production [`FredDriver`]: use it as

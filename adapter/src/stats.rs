@@ -14,7 +14,8 @@ pub(crate) struct Stats {
     pub(crate) resubscribes: AtomicU64,
     pub(crate) requests_timed_out: AtomicU64,
     pub(crate) requests_cut: AtomicU64,
-    pub(crate) unanswered_server_side_emits: AtomicU64,
+    pub(crate) server_side_events: AtomicU64,
+    pub(crate) server_side_events_unhandled: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -39,8 +40,12 @@ pub struct StatsSnapshot {
     pub requests_timed_out: u64,
     /// Requests failed because the connection dropped while they waited.
     pub requests_cut: u64,
-    /// `serverSideEmit` requests from Node that this node cannot answer.
-    pub unanswered_server_side_emits: u64,
+    /// Server-side events from other servers given to a handler
+    /// ([`crate::Cluster::on_server_side`]).
+    pub server_side_events: u64,
+    /// Server-side events from other servers with no handler here: dropped, and when the
+    /// sender asked for an ack it waits for its timeout (logged at `warn`).
+    pub server_side_events_unhandled: u64,
 }
 
 impl Stats {
@@ -60,7 +65,8 @@ impl Stats {
             resubscribes: get(&self.resubscribes),
             requests_timed_out: get(&self.requests_timed_out),
             requests_cut: get(&self.requests_cut),
-            unanswered_server_side_emits: get(&self.unanswered_server_side_emits),
+            server_side_events: get(&self.server_side_events),
+            server_side_events_unhandled: get(&self.server_side_events_unhandled),
         }
     }
 }

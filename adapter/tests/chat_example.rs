@@ -18,6 +18,7 @@ mod chat;
 
 use fixture::{Broker, within};
 use interop::{
+    NodeClient, NodeServer,
     clients::{Clients, Ev},
     sentinel::{Deployment, Kind},
 };
@@ -118,6 +119,27 @@ async fn scenario(mode: &str, url: &str) {
         .await;
     let marker = json!({"room": "other", "text": "marker", "from": d, "node": p2});
     assert_eq!(chat_event(&mut c, "b").await, marker);
+    node_info(&mut c, mode, url, &prefix, p1, p2).await;
+}
+
+/// `node-info`: a Node server in the chat's cluster asks with `serverSideEmitWithAck`
+/// and gets one answer per chat server; a chat server's `nodes` gets the other chat
+/// server's answer and the Node server's (`node_server.mjs` answers `node-info` too).
+async fn node_info(c: &mut Clients, mode: &str, url: &str, prefix: &str, p1: u16, p2: u16) {
+    let mode = chat::parse_mode(mode).unwrap();
+    let node = NodeServer::start(url, mode, NodeClient::Ioredis, prefix).await;
+    c.connect("n", node.port).await;
+    let got = c
+        .call("n", "serverSideEmitWithAck", json!({"event": "node-info"}))
+        .await;
+    let mut answers = vec![json!({"node": p1}), json!({"node": p2})];
+    answers.sort_by_key(Json::to_string);
+    assert_eq!(got, json!(answers));
+    let mut want = vec![p1, p2, node.port];
+    want.sort_unstable();
+    assert_eq!(c.call("a", "nodes", json!(null)).await, json!(want));
+    assert_eq!(c.call("b", "nodes", json!(null)).await, json!(want));
+    node.kill().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

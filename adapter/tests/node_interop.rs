@@ -21,6 +21,7 @@ use interop::{
     NodeClient, NodeServer, RedisServer,
     clients::{Clients, Ev},
     rust_server::RustServer,
+    whole,
 };
 use respub_socketio::{Config, Mode, SubscriptionMode};
 use serde_json::{Value as Json, json};
@@ -246,6 +247,31 @@ async fn scenario(url: &str, rust_url: &str, mode: Mode, client: NodeClient, spe
     assert_eq!(c.call("r1", "serverCount", json!(null)).await, json!(2));
     assert_eq!(c.call("n1", "serverCount", json!(null)).await, json!(2));
 
+    // Server-side events with ack, both ways (answered on the requester's own response
+    // channel when `specific`); tests/server_side_emit.rs has the rest.
+    for (origin, other) in [("r1", node.port), ("n1", rust.port)] {
+        let got = c
+            .call(
+                origin,
+                "serverSideEmitWithAck",
+                json!({"event": "node-info"}),
+            )
+            .await;
+        assert_eq!(got, json!([{"node": other}]), "node-info from {origin}");
+    }
+
+    // Node's allRooms waits for the Rust node's answer (classic ALL_ROOMS).
+    if mode == Mode::Classic {
+        for origin in ["r1", "n1"] {
+            let got = c.call(origin, "allRooms", json!(null)).await;
+            let rooms = got.as_array().unwrap_or_else(|| panic!("allRooms: {got}"));
+            assert!(
+                rooms.contains(&json!("a")) && rooms.contains(&json!("b")),
+                "{got}"
+            );
+        }
+    }
+
     for (origin, far2) in [("r1", "n2"), ("n1", "r2")] {
         eprintln!("origin {origin}");
         check_broadcasts(&mut c, origin, &ids).await;
@@ -257,13 +283,6 @@ async fn scenario(url: &str, rust_url: &str, mode: Mode, client: NodeClient, spe
     check_remote_disconnect(&mut c, &ids).await;
     drop(c);
     node.kill().await;
-}
-
-/// Failure guard for a whole scenario (its steps have their own guards).
-async fn whole(fut: impl std::future::Future<Output = ()>) {
-    tokio::time::timeout(std::time::Duration::from_secs(180), fut)
-        .await
-        .expect("scenario timed out");
 }
 
 /// The Rust node speaks RESP2 beside node-redis and RESP3 beside ioredis; classic

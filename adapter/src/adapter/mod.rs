@@ -8,6 +8,7 @@
 //! * [`request`]: requests to the other nodes, their answers, the server count;
 //! * [`fetch`]: the cluster's sockets and rooms;
 //! * [`socket_ops`]: remote join, leave and disconnect;
+//! * [`server_emit`]: server-side events to the other servers;
 //! * [`rooms`]: the room channels of the sharded modes.
 //!
 //! What other nodes send is handled in [`crate::incoming`], split the same way.
@@ -17,6 +18,7 @@ pub(crate) mod broadcast;
 pub(crate) mod fetch;
 pub(crate) mod request;
 pub(crate) mod rooms;
+pub(crate) mod server_emit;
 pub(crate) mod socket_ops;
 pub(crate) mod state;
 pub(crate) mod targets;

@@ -55,9 +55,24 @@ impl<E: SocketEmitter, D: Driver> CustomRespubAdapter<E, D> {
         request_id: String,
         payload: Bytes,
         channel: String,
-        mut expected: usize,
+        expected: usize,
         timeout: Duration,
     ) -> Result<Vec<Json>, Error> {
+        self.request_keeping_answers(operation, request_id, payload, channel, expected, timeout)
+            .await
+            .map_err(|(err, _)| err)
+    }
+
+    /// As [`Self::request`]; a failure also gives the answers that did arrive.
+    pub(crate) async fn request_keeping_answers(
+        &self,
+        operation: &'static str,
+        request_id: String,
+        payload: Bytes,
+        channel: String,
+        mut expected: usize,
+        timeout: Duration,
+    ) -> Result<Vec<Json>, (Error, Vec<Json>)> {
         let (tx, mut rx) = mpsc::channel(expected.saturating_add(16));
         self.requests
             .lock()
@@ -67,7 +82,9 @@ impl<E: SocketEmitter, D: Driver> CustomRespubAdapter<E, D> {
             map: self.requests.clone(),
             id: request_id,
         };
-        self.publish(channel, payload).await?;
+        if let Err(err) = self.publish(channel, payload).await {
+            return Err((err, Vec::new()));
+        }
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
         let period = self.cluster.config().recount_interval;
@@ -79,13 +96,15 @@ impl<E: SocketEmitter, D: Driver> CustomRespubAdapter<E, D> {
                     Some(Reply::Data(json)) => answers.push(json),
                     Some(Reply::Lost) | None => {
                         Stats::incr(&self.stats().requests_cut);
-                        return Err(Error::ConnectionLost { operation, answered: answers.len(), expected });
+                        let err = Error::ConnectionLost { operation, answered: answers.len(), expected };
+                        return Err((err, answers));
                     }
                 },
                 () = &mut deadline => {
                     Stats::incr(&self.stats().requests_timed_out);
                     tracing::warn!(operation, answered = answers.len(), expected, nsp = %self.nsp, "request timed out");
-                    return Err(Error::Timeout { operation, answered: answers.len(), expected });
+                    let err = Error::Timeout { operation, answered: answers.len(), expected };
+                    return Err((err, answers));
                 },
                 _ = recount.tick() => {
                     if let Ok(n) = self.count_servers().await {

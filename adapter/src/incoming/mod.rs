@@ -7,7 +7,8 @@
 //! * [`request`]: answers to this node's requests;
 //! * [`fetch`]: answers about this node's sockets and rooms;
 //! * [`socket_ops`]: remote join, leave and disconnect;
-//! * [`server_emit`]: server-side events.
+//! * [`server_emit`]: server-side events, given to the handlers of
+//!   [`crate::Cluster::on_server_side`].
 
 mod ack;
 mod broadcast;
@@ -16,7 +17,7 @@ mod request;
 mod server_emit;
 mod socket_ops;
 
-use std::collections::VecDeque;
+use std::{collections::VecDeque, time::Duration};
 
 use bytes::Bytes;
 use serde_json::Value as Json;
@@ -28,6 +29,7 @@ use crate::{
     cluster::{BoxFuture, NsNode, SocketInfo},
     codec::{self, str_of},
     driver::Driver,
+    server_side::ServerSideEmitError,
     stats::Stats,
     wire::{classic, sharded},
 };
@@ -75,6 +77,14 @@ impl<E: SocketEmitter, D: Driver> NsNode for CustomRespubAdapter<E, D> {
 
     fn server_count(&self) -> BoxFuture<'_, Result<u64, Error>> {
         Box::pin(self.count_servers())
+    }
+
+    fn server_side_emit(
+        &self,
+        packet: Vec<Json>,
+        ack_timeout: Option<Duration>,
+    ) -> BoxFuture<'_, Result<Vec<Json>, ServerSideEmitError>> {
+        Box::pin(self.server_side_emit_impl(packet, ack_timeout))
     }
 }
 
@@ -164,7 +174,9 @@ impl<E: SocketEmitter, D: Driver> CustomRespubAdapter<E, D> {
                     None => self.apply_legacy_sockets_op(op, &req, id, &requester),
                 }
             }
-            Some(classic::SERVER_SIDE_EMIT) if !own => self.on_server_side_emit(),
+            Some(classic::SERVER_SIDE_EMIT) if !own => {
+                self.on_server_side_emit(req.get("data"), &bins, request_id, &requester);
+            }
             Some(classic::SERVER_SIDE_EMIT) => {}
             Some(classic::BROADCAST) => {
                 let Some(request_id) = request_id else { return };
@@ -243,6 +255,9 @@ impl<E: SocketEmitter, D: Driver> CustomRespubAdapter<E, D> {
             Some(sharded::BROADCAST_CLIENT_COUNT) => self.on_ack_count(request_id, &data),
             Some(sharded::BROADCAST_ACK) => self.on_ack(request_id, &data, bins),
             Some(sharded::FETCH_SOCKETS_RESPONSE) => self.route_reply(request_id, data),
+            Some(sharded::SERVER_SIDE_EMIT_RESPONSE) => {
+                self.route_reply(request_id, server_emit::inline_buffers(data, &bins));
+            }
             _ => {}
         }
     }
@@ -285,7 +300,9 @@ impl<E: SocketEmitter, D: Driver> CustomRespubAdapter<E, D> {
                     self.answer_sharded_fetch(&opts, &id, requester);
                 }
             }
-            Some(sharded::SERVER_SIDE_EMIT) => self.on_server_side_emit(),
+            Some(sharded::SERVER_SIDE_EMIT) => {
+                self.on_server_side_emit(data.get("packet"), &bins, request_id, requester);
+            }
             _ => tracing::trace!(?kind, "ignoring unknown message type"),
         }
     }

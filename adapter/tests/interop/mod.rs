@@ -49,6 +49,13 @@ pub fn node_dir() -> PathBuf {
     dir
 }
 
+/// Failure guard for a whole scenario (its steps have their own guards).
+pub async fn whole(fut: impl std::future::Future<Output = ()>) {
+    tokio::time::timeout(std::time::Duration::from_secs(180), fut)
+        .await
+        .expect("scenario timed out");
+}
+
 /// A port that was free a moment ago (for servers that must be told their port).
 pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

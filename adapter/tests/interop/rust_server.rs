@@ -25,6 +25,10 @@ pub struct RustServer {
 
 impl Drop for RustServer {
     fn drop(&mut self) {
+        // The handlers hold `io`, which holds the cluster: let it go.
+        for event in SERVER_SIDE_EVENTS {
+            self.cluster.off_server_side("/", event);
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -45,11 +49,72 @@ fn rooms_of(v: &Json, key: &str) -> Vec<String> {
 type Sock = SocketRef<RespubAdapter<Emitter>>;
 type Ack = AckSender<RespubAdapter<Emitter>>;
 
-/// The event contract of `node_server.mjs`, in three groups.
+/// The event contract of `node_server.mjs`, in four groups.
 fn register(s: &Sock, io: &Io, cluster: &Cluster<FredDriver>) {
     register_rooms(s, cluster);
     register_broadcasts(s, io);
     register_remote(s, io, cluster);
+    register_server_side_calls(s, cluster);
+}
+
+const SERVER_SIDE_EVENTS: [&str; 2] = ["node-info", "echo"];
+
+/// The server-side events of `node_server.mjs`: `node-info` answers `{node: port}`;
+/// `echo` is reported to this server's clients as `serverSide` and answered with
+/// `{node: "rust", port, args}`.
+fn register_server_side(io: &Io, cluster: &Cluster<FredDriver>, port: u16) {
+    cluster.on_server_side("/", "node-info", move |ev| {
+        if let Some(ack) = ev.ack {
+            ack.send(json!({"node": port}));
+        }
+    });
+    let i = io.clone();
+    cluster.on_server_side("/", "echo", move |ev| {
+        let report = json!({"event": ev.event, "args": ev.args, "ack": ev.ack.is_some()});
+        if let Some(ack) = ev.ack {
+            ack.send(json!({"node": "rust", "port": port, "args": ev.args}));
+        }
+        let i = i.clone();
+        tokio::spawn(async move { i.local().emit("serverSide", &report).await });
+    });
+}
+
+fn sorted_by_json(mut answers: Vec<Json>) -> Vec<Json> {
+    answers.sort_by_key(Json::to_string);
+    answers
+}
+
+fn event_and_args(arg: &Json) -> (String, Vec<Json>) {
+    let event = arg["event"].as_str().unwrap().to_owned();
+    (event, arg["args"].as_array().cloned().unwrap_or_default())
+}
+
+/// `serverSideEmit`, `serverSideEmitWithAck`: server-side events to the other servers.
+fn register_server_side_calls(s: &Sock, cluster: &Cluster<FredDriver>) {
+    let c = cluster.clone();
+    s.on(
+        "serverSideEmit",
+        async move |Data::<Json>(arg), ack: Ack| {
+            let (event, args) = event_and_args(&arg);
+            c.server_side_emit("/", &event, args).await.unwrap();
+            ack.send("ok").unwrap();
+        },
+    );
+    let c = cluster.clone();
+    s.on(
+        "serverSideEmitWithAck",
+        async move |Data::<Json>(arg), ack: Ack| {
+            let (event, args) = event_and_args(&arg);
+            let timeout = c.config().request_timeout;
+            match c
+                .server_side_emit_with_ack("/", &event, args, timeout)
+                .await
+            {
+                Ok(answers) => ack.send(&sorted_by_json(answers)).unwrap(),
+                Err(e) => ack.send(&json!({"error": e.to_string()})).unwrap(),
+            }
+        },
+    );
 }
 
 /// `join`, `leave`, `sync`: the caller's own rooms, with the room channels synced.
@@ -119,7 +184,7 @@ fn register_broadcasts(s: &Sock, io: &Io) {
 }
 
 /// `fetch`, `emitTo`, `remoteJoin`, `remoteLeave`, `remoteDisconnect`, `serverCount`,
-/// `whoami`: operations on other nodes' sockets, and the cluster's size.
+/// `allRooms`, `whoami`: operations on other nodes' sockets, and the cluster's size.
 fn register_remote(s: &Sock, io: &Io, cluster: &Cluster<FredDriver>) {
     let c = cluster.clone();
     s.on("fetch", async move |Data::<Json>(arg), ack: Ack| {
@@ -184,6 +249,18 @@ fn register_remote(s: &Sock, io: &Io, cluster: &Cluster<FredDriver>) {
             Err(e) => ack.send(&json!({"error": e.to_string()})).unwrap(),
         }
     });
+    let i = io.clone();
+    s.on("allRooms", async move |ack: Ack| {
+        let mut rooms: Vec<String> = i
+            .rooms()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.to_string())
+            .collect();
+        rooms.sort();
+        ack.send(&rooms).unwrap();
+    });
     s.on("whoami", async move |s: Sock, ack: Ack| {
         ack.send(&json!({"id": s.id.to_string(), "node": "rust"}))
             .unwrap();
@@ -208,6 +285,8 @@ impl RustServer {
         let (svc, io) = SocketIo::builder()
             .with_adapter::<RespubAdapter<_>>(cluster.clone())
             .build_svc();
+        let port = listener.local_addr().unwrap().port();
+        register_server_side(&io, &cluster, port);
         let (i, c) = (io.clone(), cluster.clone());
         within(
             "namespace init",
@@ -218,7 +297,6 @@ impl RustServer {
         )
         .await
         .unwrap();
-        let port = listener.local_addr().unwrap().port();
         let (stop, mut stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
             loop {

@@ -28,10 +28,20 @@
 //   remoteDisconnect ({rooms, via})  -> io.in(rooms).disconnectSockets(true); "ok"
 //                                       (via "fetch": on each fetched socket instead)
 //   serverCount ()                   -> the adapter's server count
+//   allRooms ()                      -> sorted rooms of the cluster (classic adapter only)
 //   whoami ()                        -> {id, node: "node"}
+//   serverSideEmit ({event, args, binary}) -> io.serverSideEmit(event, ...args); "ok"
+//                                       (binary: a last argument, the string's UTF-8 bytes)
+//   serverSideEmitWithAck ({event, args}) -> io.serverSideEmitWithAck(event, ...args):
+//                                       the answers sorted by their JSON (or {error})
 //
-// Server-side: a serverSideEmit of `relay` (from a server or an emitter) is emitted to this
-// node's own clients as `relayed` with the same arguments.
+// Server-side events it handles (from any other server of the cluster):
+//
+//   node-info (ack)                  -> answers {node: <its port>}, as the chat example
+//   echo (...args[, ack])            -> emits "serverSide" {event: "echo", args, ack: bool}
+//                                       to its own clients; answers {node: "node", port, args}
+//   relay (...args)                  -> emits "relayed" with the same arguments to its own
+//                                       clients (the emitter tests' serverSideEmit)
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
 import { Server } from "socket.io";
@@ -132,6 +142,21 @@ if (!["classic", "static", "dynamic", "dynamic-private"].includes(opts.mode)) {
 const httpServer = createServer();
 const io = new Server(httpServer, { adapter });
 const sorted = (a) => [...a].sort();
+const sortedByJson = (a) =>
+  a
+    .map((x) => [JSON.stringify(x), x])
+    .sort((p, q) => (p[0] < q[0] ? -1 : p[0] > q[0] ? 1 : 0))
+    .map((p) => p[1]);
+const myPort = () => httpServer.address().port;
+
+io.on("node-info", (ack) => {
+  if (typeof ack === "function") ack({ node: myPort() });
+});
+io.on("echo", (...args) => {
+  const ack = typeof args.at(-1) === "function" ? args.pop() : null;
+  io.local.emit("serverSide", { event: "echo", args, ack: ack !== null });
+  if (ack) ack({ node: "node", port: myPort(), args });
+});
 
 function target(rooms) {
   return rooms && rooms.length ? io.in(rooms) : io;
@@ -196,7 +221,16 @@ io.on("connection", (socket) => {
     return "ok";
   });
   on("serverCount", async () => io.of("/").adapter.serverCount());
+  on("allRooms", async () => sorted(await io.of("/").adapter.allRooms()));
   on("whoami", async () => ({ id: socket.id, node: "node" }));
+  on("serverSideEmit", async ({ event, args = [], binary }) => {
+    const extra = binary === undefined ? [] : [Buffer.from(String(binary))];
+    io.serverSideEmit(event, ...args, ...extra);
+    return "ok";
+  });
+  on("serverSideEmitWithAck", async ({ event, args = [] }) =>
+    sortedByJson(await io.serverSideEmitWithAck(event, ...args)),
+  );
 });
 
 io.on("relay", (...args) => io.local.emit("relayed", ...args));
