@@ -57,11 +57,27 @@ fn register(s: &Sock, io: &Io, cluster: &Cluster<FredDriver>) {
     register_server_side_calls(s, cluster);
 }
 
-const SERVER_SIDE_EVENTS: [&str; 2] = ["node-info", "echo"];
+const SERVER_SIDE_EVENTS: [&str; 3] = ["node-info", "echo", "relay"];
+
+/// Arguments of run-time length, emitted as that many arguments (socketioxide takes a
+/// tuple as several arguments).
+struct Args(Vec<Json>);
+
+impl serde::Serialize for Args {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut t = s.serialize_tuple(self.0.len())?;
+        for a in &self.0 {
+            t.serialize_element(a)?;
+        }
+        t.end()
+    }
+}
 
 /// The server-side events of `node_server.mjs`: `node-info` answers `{node: port}`;
 /// `echo` is reported to this server's clients as `serverSide` and answered with
-/// `{node: "rust", port, args}`.
+/// `{node: "rust", port, args}`; `relay` is emitted to this server's clients as `relayed`
+/// with the same arguments.
 fn register_server_side(io: &Io, cluster: &Cluster<FredDriver>, port: u16) {
     cluster.on_server_side("/", "node-info", move |ev| {
         if let Some(ack) = ev.ack {
@@ -76,6 +92,11 @@ fn register_server_side(io: &Io, cluster: &Cluster<FredDriver>, port: u16) {
         }
         let i = i.clone();
         tokio::spawn(async move { i.local().emit("serverSide", &report).await });
+    });
+    let i = io.clone();
+    cluster.on_server_side("/", "relay", move |ev| {
+        let i = i.clone();
+        tokio::spawn(async move { i.local().emit("relayed", &Args(ev.args)).await });
     });
 }
 
