@@ -16,10 +16,14 @@ mod balancers;
 mod fixture;
 mod interop;
 
-use std::{collections::BTreeMap, net::IpAddr, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::Duration,
+};
 
 use balancers::{
     Balancer, haproxy, http,
+    members::{Member, connect_until, merged},
     mixed::Mixed,
     nginx::{self, Nginx},
     source,
@@ -33,63 +37,18 @@ use serde_json::{Value as Json, json};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A client connected through the balancer.
-struct Member {
-    name: String,
-    from: IpAddr,
-    node: u16,
-    id: String,
-    polling_only: bool,
-}
-
-/// socket.io-client options for the `i`-th client: from its own source address, polling
-/// only (odd `i`) or polling then upgraded to WebSocket (even `i`), with `extra`.
-fn options(i: usize, extra: &Json) -> Json {
-    let mut o = json!({"localAddress": source(i).to_string()});
-    if i % 2 == 1 {
-        o["transports"] = json!(["polling"]);
-    }
-    merged(o, extra)
-}
-
-/// `o` with the fields of `extra` (which win).
-fn merged(mut o: Json, extra: &Json) -> Json {
-    for (k, v) in extra.as_object().unwrap() {
-        o[k] = v.clone();
-    }
-    o
-}
-
 /// Connects clients through `lb` until at least six are connected and at least two nodes
 /// have some (a balancer that sends every client to one node fails here).
 async fn spread(c: &mut Clients, lb: &Balancer, mixed: &Mixed, extra: &Json) -> Vec<Member> {
-    let mut members = Vec::new();
-    for i in 0..40 {
-        let nodes: std::collections::BTreeSet<u16> =
-            members.iter().map(|m: &Member| m.node).collect();
-        if members.len() >= 6 && nodes.len() >= 2 {
-            break;
-        }
-        let name = format!("c{i}");
-        let id = c
-            .connect_with(&name, &lb.url(), options(i, extra))
-            .await
-            .unwrap_or_else(|e| panic!("{name} could not connect through the balancer: {e}"));
-        let node = lb.node_of(source(i)).await;
-        members.push(Member {
-            name,
-            from: source(i),
-            node,
-            id,
-            polling_only: i % 2 == 1,
-        });
-    }
+    let members = connect_until(c, lb, extra, 0, |ms| {
+        ms.len() >= 6 && ms.iter().map(|m| m.node).collect::<BTreeSet<_>>().len() >= 2
+    })
+    .await;
     let mut count: BTreeMap<&str, usize> = BTreeMap::new();
     for m in &members {
         *count.entry(mixed.name(m.node)).or_default() += 1;
     }
     eprintln!("spread of {} clients: {count:?}", members.len());
-    assert!(count.len() >= 2, "every client on one node: {count:?}");
     members
 }
 

@@ -15,7 +15,7 @@ pub struct Mixed {
     pub node2: Option<NodeServer>,
     pub node2_port: u16,
     url: String,
-    prefix: String,
+    pub prefix: String,
     timeout: Duration,
 }
 

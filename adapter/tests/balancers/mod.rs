@@ -13,8 +13,11 @@
 
 pub mod haproxy;
 pub mod http;
+pub mod members;
 pub mod mixed;
 pub mod nginx;
+pub mod outage;
+pub mod traffic;
 
 use std::{
     net::{IpAddr, Ipv4Addr, SocketAddr},
@@ -80,16 +83,27 @@ impl Balancer {
         }
     }
 
-    /// The node that took `client`'s first handshake (waiting for the balancer to log it,
-    /// which it may do just after the client saw the answer).
-    pub async fn node_of(&self, client: IpAddr) -> u16 {
-        poll("the handshake in the balancer's log", async || {
-            self.routes()
-                .into_iter()
-                .find(|r| r.client == client && r.is_handshake())
-                .and_then(|r| r.upstream)
+    /// The nodes that took `client`'s handshakes, in order.
+    pub fn handshakes(&self, client: IpAddr) -> Vec<u16> {
+        self.routes()
+            .into_iter()
+            .filter(|r| r.client == client && r.is_handshake())
+            .filter_map(|r| r.upstream)
+            .collect()
+    }
+
+    /// The node that took `client`'s `n`-th handshake (from 0), waiting for the balancer to
+    /// log it, which it may do just after the client saw the answer.
+    pub async fn nth_node_of(&self, client: IpAddr, n: usize) -> u16 {
+        poll("a handshake in the balancer's log", async || {
+            self.handshakes(client).get(n).copied()
         })
         .await
+    }
+
+    /// The node that took `client`'s first handshake.
+    pub async fn node_of(&self, client: IpAddr) -> u16 {
+        self.nth_node_of(client, 0).await
     }
 }
 
