@@ -28,7 +28,7 @@ pub struct Nginx {
     child: Child,
 }
 
-/// The generated configuration. `trust_xff`: nginx is behind another proxy on 127.0.0.1,
+/// The generated configuration. `trust_xff`: nginx is behind another proxy on 127.0.0.0/8,
 /// so `$remote_addr` is the client address from `X-Forwarded-For` (the realip module).
 fn conf(dir: &str, port: u16, upstreams: &[u16], policy: Policy, trust_xff: bool) -> String {
     let hash = match policy {
@@ -44,7 +44,7 @@ fn conf(dir: &str, port: u16, upstreams: &[u16], policy: Policy, trust_xff: bool
         .map(|p| format!("        server 127.0.0.1:{p} max_fails=0;\n"))
         .collect();
     let realip = if trust_xff {
-        "set_real_ip_from 127.0.0.1; real_ip_header X-Forwarded-For;"
+        "set_real_ip_from 127.0.0.0/8; real_ip_header X-Forwarded-For;"
     } else {
         ""
     };
