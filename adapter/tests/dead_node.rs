@@ -1,7 +1,8 @@
 //! A node that dies behind nginx (`hash $remote_addr consistent`, `proxy_next_upstream
-//! error timeout`): three nodes (one socketioxide node with the adapter, two Node nodes) on
-//! an in-process respub broker, clients spread over them (polling only and WebSocket),
-//! ticks flowing to their room. One Node node gets `kill -9`: its clients reconnect through
+//! error timeout`): three nodes (a socketioxide node with the adapter, a Node node, and a
+//! third one, Node or Rust, in a process of its own) on an in-process respub broker, clients
+//! spread over them (polling only and WebSocket), ticks flowing to their room from the Rust
+//! node. The third node gets `kill -9`: its clients reconnect through
 //! nginx to the others and rejoin; requests on the survivors finish without waiting for the
 //! dead node (their timeout is 60 s); the ticks its clients missed are counted and printed.
 //! Then the node starts again on its port, the others untouched: it gets clients, they get
@@ -28,7 +29,7 @@ use std::{collections::BTreeMap, time::Instant};
 use balancers::{
     Balancer,
     members::{Member, connect_until},
-    mixed::Mixed,
+    mixed::{Kind, Mixed},
     nginx::{self, Nginx},
     outage::{REQUEST_TIMEOUT, Run, TICK_EVERY, ids, just_after_death, names, ranges},
     traffic::{Ledger, Ticker},
@@ -38,9 +39,28 @@ use interop::clients::Clients;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn node_killed_behind_nginx_then_restarted() {
+async fn node_node_killed_behind_nginx_then_restarted() {
+    killed_then_restarted(Kind::Node).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_node_killed_behind_nginx_then_restarted() {
+    killed_then_restarted(Kind::Rust).await;
+}
+
+/// Not a test: the Rust node that `rust_node_killed_behind_nginx_then_restarted` kills, run
+/// in a process of its own (this binary again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a child process of the dead-node tests"]
+async fn rust_node_child() {
+    balancers::rust_child::serve_from_env().await;
+}
+
+/// The scenario, the victim a node of `kind` (the survivors are a Rust node and a Node node).
+async fn killed_then_restarted(kind: Kind) {
+    eprintln!("--- the victim is a {kind:?} node");
     let broker = Broker::start().await;
-    let mixed = Mixed::start(&broker.url(), REQUEST_TIMEOUT).await;
+    let mixed = Mixed::start_with(&broker.url(), REQUEST_TIMEOUT, kind).await;
     let lb =
         Balancer::Nginx(Nginx::start(&mixed.ports(), nginx::Policy::HashRemoteAddr, false).await);
     let mut c = Clients::start().await;
@@ -51,14 +71,14 @@ async fn node_killed_behind_nginx_then_restarted() {
         "reconnectionDelayMax": 1000,
         "rejoin": ["room"],
     });
-    let node2 = mixed.node2_port;
+    let victim = mixed.third_port;
     let ports = mixed.ports();
     // Every node has two clients, and the victim has one of each transport.
     let members = connect_until(&mut c, &lb, &reconnecting, 0, |ms| {
         let on = |p: u16| ms.iter().filter(move |m| m.node == p);
         ports.iter().all(|p| on(*p).count() >= 2)
-            && on(node2).any(|m| m.polling_only)
-            && on(node2).any(|m| !m.polling_only)
+            && on(victim).any(|m| m.polling_only)
+            && on(victim).any(|m| !m.polling_only)
     })
     .await;
     // In the room before the first tick: they must get every tick.
@@ -84,7 +104,7 @@ async fn node_killed_behind_nginx_then_restarted() {
         }
     }
     let (victims, survivors): (Vec<Member>, Vec<Member>) =
-        members.into_iter().partition(|m| m.node == node2);
+        members.into_iter().partition(|m| m.node == victim);
     eprintln!(
         "{} clients on the victim, {} on the survivors",
         victims.len(),
@@ -98,7 +118,7 @@ async fn node_killed_behind_nginx_then_restarted() {
     broker.stop().await;
 }
 
-/// Kills node2 and checks the survivors' requests, then waits for its clients to come back
+/// Kills the third node and checks the survivors' requests, then waits for its clients to come back
 /// through nginx on the survivors; returns them with their new ids and nodes.
 async fn death(
     run: &mut Run,
@@ -106,10 +126,10 @@ async fn death(
     victims: Vec<Member>,
     survivors: &[Member],
 ) -> Vec<Member> {
-    let node2 = run.mixed.node2_port;
+    let victim = run.mixed.third_port;
     let at_kill = run.ticker.sent();
     let t0 = Instant::now();
-    run.mixed.kill_node2().await;
+    run.mixed.kill_third().await;
     // At once, from the Rust node: the adapter recounts while it waits.
     let alive: Vec<&Member> = survivors.iter().collect();
     just_after_death(run.rust_view("room").await, &alive, &victims);
@@ -131,7 +151,7 @@ async fn death(
         let id = run.c.reconnected(&v.name).await;
         let reconnected = t0.elapsed();
         let node = run.lb.nth_node_of(v.from, 1).await;
-        assert_ne!(node, node2, "{} reconnected to the dead node", v.name);
+        assert_ne!(node, victim, "{} reconnected to the dead node", v.name);
         let v = Member { id, node, ..v };
         run.rejoined(&v).await;
         eprintln!(
@@ -154,12 +174,12 @@ async fn death(
     back
 }
 
-/// Starts node2 again on its port. Polling-only clients it lost come back to it (nginx's
+/// Starts the third node again on its port. Polling-only clients it lost come back to it (nginx's
 /// hash sends their next poll there, which does not know their session); new clients reach
 /// it. Returns the victims as they are now and the new clients.
 async fn restart(run: &mut Run, victims: &[Member], first: usize) -> (Vec<Member>, Vec<Member>) {
-    let node2 = run.mixed.node2_port;
-    run.mixed.restart_node2().await;
+    let victim = run.mixed.third_port;
+    run.mixed.restart_third().await;
     assert_eq!(run.mixed.rust.cluster.server_count("/").await.unwrap(), 3);
     let mut now = Vec::new();
     for v in victims {
@@ -171,7 +191,7 @@ async fn restart(run: &mut Run, victims: &[Member], first: usize) -> (Vec<Member
         let id = run.c.reconnected(&v.name).await;
         let node = run.lb.nth_node_of(v.from, 2).await;
         assert_eq!(
-            node, node2,
+            node, victim,
             "{} did not go back to the restarted node",
             v.name
         );
@@ -182,14 +202,14 @@ async fn restart(run: &mut Run, victims: &[Member], first: usize) -> (Vec<Member
         };
         run.rejoined(&v).await;
         eprintln!(
-            "{} (polling): {reason} after the restart, back on node2",
+            "{} (polling): {reason} after the restart, back on the restarted node",
             v.name
         );
         now.push(v);
     }
     let reconnecting = json!({"reconnection": true, "rejoin": ["room"]});
     let fresh = connect_until(&mut run.c, &run.lb, &reconnecting, first, |ms| {
-        ms.iter().any(|m| m.node == node2)
+        ms.iter().any(|m| m.node == victim)
     })
     .await;
     for m in &fresh {

@@ -17,6 +17,7 @@ pub mod members;
 pub mod mixed;
 pub mod nginx;
 pub mod outage;
+pub mod rust_child;
 pub mod traffic;
 
 use std::{
