@@ -118,8 +118,8 @@ async fn killed_then_restarted(kind: Kind) {
     broker.stop().await;
 }
 
-/// Kills the third node and checks the survivors' requests, then waits for its clients to come back
-/// through nginx on the survivors; returns them with their new ids and nodes.
+/// Kills the third node and checks the survivors' requests, then waits for its clients to
+/// come back through nginx on the survivors; returns them with their new ids and nodes.
 async fn death(
     run: &mut Run,
     broker: &Broker,
@@ -174,9 +174,9 @@ async fn death(
     back
 }
 
-/// Starts the third node again on its port. Polling-only clients it lost come back to it (nginx's
-/// hash sends their next poll there, which does not know their session); new clients reach
-/// it. Returns the victims as they are now and the new clients.
+/// Starts the third node again on its port. Polling-only clients it lost come back to it
+/// (nginx's hash sends their next poll there, which does not know their session); new
+/// clients reach it. Returns the victims as they are now and the new clients.
 async fn restart(run: &mut Run, victims: &[Member], first: usize) -> (Vec<Member>, Vec<Member>) {
     let victim = run.mixed.third_port;
     run.mixed.restart_third().await;
