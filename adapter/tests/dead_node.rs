@@ -271,9 +271,9 @@ async fn finish(mut run: Run, groups: [&[Member]; 3]) {
             m.name
         );
     }
-    eprintln!(
-        "{total} ticks, one every {TICK_EVERY:?} ({refused} refused by a full session on the Rust node); missed by the dead node's clients:"
-    );
+    eprintln!("{total} ticks, one every {TICK_EVERY:?}");
+    eprintln!("{refused} ticks refused by a full session on the Rust node");
+    eprintln!("missed by the dead node's clients:");
     for m in groups[1] {
         let missed = run.ledger.missed(&m.name, total);
         let bounces = run.ledger.disconnects.get(&m.name).map_or(0, Vec::len);
