@@ -57,7 +57,9 @@ const PAGE: &str = r#"<!doctype html>
 <p><input id="text" size="40"> <button id="send">send</button></p>
 <script src="/socket.io.min.js"></script>
 <script>
-const socket = io();
+// ?transports=polling (or websocket, or polling,websocket) picks socket.io-client's transports.
+const transports = new URLSearchParams(location.search).get("transports");
+const socket = io(transports ? { transports: transports.split(",") } : {});
 const $ = (id) => document.getElementById(id);
 const log = (line) => { const p = document.createElement("div"); p.textContent = line; $("log").append(p); $("log").scrollTop = 1e9; };
 socket.on("connect", () => { $("me").textContent = socket.id; log("connected as " + socket.id); });

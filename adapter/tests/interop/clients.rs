@@ -127,12 +127,44 @@ impl Clients {
     /// Connects client `name` to the server on `port`; returns its socket id.
     pub async fn connect(&mut self, name: &str, port: u16) -> String {
         let url = format!("http://127.0.0.1:{port}");
-        self.send(json!({"op": "connect", "name": name, "url": url}))
-            .await;
-        let got = self
-            .wait(&format!("{name} to connect"), |i| i.connected.remove(name))
-            .await;
+        let got = self.connect_with(name, &url, json!({})).await;
         got.unwrap_or_else(|e| panic!("{name} could not connect to {port}: {e}"))
+    }
+
+    /// Connects client `name` to `url` with socket.io-client `options` (plus `localAddress`,
+    /// see `node_client.mjs`); returns its socket id, or the first `connect_error`.
+    pub async fn connect_with(
+        &mut self,
+        name: &str,
+        url: &str,
+        options: Json,
+    ) -> Result<String, String> {
+        self.send(json!({"op": "connect", "name": name, "url": url, "options": options}))
+            .await;
+        self.wait(&format!("{name} to connect"), |i| i.connected.remove(name))
+            .await
+    }
+
+    /// Waits until client `name` (connected with `reconnection: true`) is connected again;
+    /// returns its new socket id. Failed attempts on the way are skipped.
+    pub async fn reconnected(&mut self, name: &str) -> String {
+        self.wait(&format!("{name} to reconnect"), |i| {
+            match i.connected.remove(name) {
+                Some(Ok(id)) => Some(id),
+                _ => None,
+            }
+        })
+        .await
+    }
+
+    /// The transport client `name`'s engine uses now (`polling` or `websocket`).
+    pub async fn transport(&mut self, name: &str) -> Json {
+        self.seq += 1;
+        let seq = self.seq;
+        self.send(json!({"op": "transport", "name": name, "seq": seq}))
+            .await;
+        self.wait(&format!("{name}'s transport"), |i| i.replies.remove(&seq))
+            .await
     }
 
     /// Emits `event` with `arg` and an ack from client `name`; returns the ack's argument.

@@ -4,6 +4,11 @@
 //
 //   node browser_chat.mjs --a http://127.0.0.1:3001/ --b http://127.0.0.1:3002/ \
 //        --screenshot chat.png [--room lobby] [--text "hello from node A"] [--chromium /usr/bin/chromium]
+//        [--xff-a 198.51.100.1 --xff-b 198.51.100.2] [--node-a 3001]
+//
+// --xff-a/--xff-b: every request of page A (B) carries `X-Forwarded-For: <address>`, as if
+// it came through a proxy from that client address (so a balancer hashing the client address
+// can tell the two pages apart). --node-a: A's message must say it was sent from that node.
 //
 // Uses Debian's chromium (apt-get install -y chromium) through playwright-core; it never
 // downloads a browser. Exits 0 when B showed A's message and the screenshot was written.
@@ -35,8 +40,9 @@ function parseArgs(argv) {
 
 // Opens the chat page at `url` and waits until its socket is connected; returns the page and
 // the socket id the page shows.
-async function open(context, url, name) {
+async function open(context, url, name, xff) {
   const page = await context.newPage();
+  if (xff) await page.setExtraHTTPHeaders({ "X-Forwarded-For": xff });
   page.on("console", (m) => console.error(`[${name} console] ${m.text()} ${m.location().url ?? ""}`));
   page.on("pageerror", (e) => console.error(`[${name} pageerror] ${e.message}`));
   await page.goto(url, { timeout: GUARD_MS });
@@ -74,15 +80,15 @@ async function main() {
       viewport: { width: 900, height: 600 },
       timeout: GUARD_MS,
     });
-    const a = await open(context, opts.a, "A");
-    const b = await open(context, opts.b, "B");
+    const a = await open(context, opts.a, "A", opts["xff-a"]);
+    const b = await open(context, opts.b, "B", opts["xff-b"]);
     await join(a.page, opts.room, "A");
     await join(b.page, opts.room, "B");
 
     await a.page.locator("#text").fill(opts.text);
     await a.page.locator("#send").click();
     // The page logs `[room] <from>@<node>: <text>`.
-    const line = `[${opts.room}] ${a.id}@`;
+    const line = opts["node-a"] ? `[${opts.room}] ${a.id}@${opts["node-a"]}: ` : `[${opts.room}] ${a.id}@`;
     const shown = b.page
       .locator("#log div")
       .filter({ hasText: line })

@@ -7,11 +7,21 @@
 //   out: {"ev":"reply","name":"c1","seq":7,"data":<the ack's argument>}
 //   in:  {"op":"emit","name":"c1","event":"chat","arg":{...}}        (no ack)
 //   in:  {"op":"close","name":"c1"}
+//   in:  {"op":"transport","name":"c1","seq":8}
+//   out: {"ev":"reply","name":"c1","seq":8,"data":"websocket"}   (the engine's transport now)
 //   out: {"ev":"event","name":"c1","event":"hello","args":[...]}   (every event received)
 //   out: {"ev":"disconnect","name":"c1","reason":"io server disconnect"}
 //
 // Binary arguments are reported as {"$bin":[...bytes]}.
 // An `ask` event with an ack is answered with the client's name (and not reported).
+//
+// `options` go to io() as they are (transports, reconnection, withCredentials...), except
+// `localAddress`: the client's connections (polling requests and the WebSocket) leave from
+// that address, through an http.Agent of their own, so a balancer hashing the source
+// address sees one client per address; and `rejoin` (a list of rooms): after each
+// reconnection the client joins them itself, as an application would, and reports it as
+//   out: {"ev":"event","name":"c1","event":"rejoined","args":["room","ok"]}
+import { Agent } from "node:http";
 import { createInterface } from "node:readline";
 import { io } from "socket.io-client";
 
@@ -29,9 +39,18 @@ const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 function handle(cmd) {
   const { op, name } = cmd;
   if (op === "connect") {
-    const socket = io(cmd.url, { reconnection: false, forceNew: true, ...(cmd.options ?? {}) });
+    const { localAddress, rejoin = [], ...options } = cmd.options ?? {};
+    if (localAddress) Object.assign(options, { agent: new Agent({ localAddress }), localAddress });
+    const socket = io(cmd.url, { reconnection: false, forceNew: true, ...options });
     clients.set(name, socket);
-    socket.on("connect", () => out({ ev: "connected", name, id: socket.id }));
+    let connects = 0;
+    socket.on("connect", () => {
+      out({ ev: "connected", name, id: socket.id });
+      if (connects++ === 0) return;
+      for (const room of rejoin) {
+        socket.emit("join", room, (r) => out({ ev: "event", name, event: "rejoined", args: [room, r] }));
+      }
+    });
     socket.on("connect_error", (e) => out({ ev: "connect_error", name, message: e.message }));
     socket.on("disconnect", (reason) => out({ ev: "disconnect", name, reason }));
     socket.on("ask", (...args) => {
@@ -51,6 +70,10 @@ function handle(cmd) {
     const socket = clients.get(name);
     if (!socket) return out({ ev: "error", message: `no client ${name}` });
     socket.emit(cmd.event, cmd.arg);
+  } else if (op === "transport") {
+    const socket = clients.get(name);
+    if (!socket) return out({ ev: "error", message: `no client ${name}` });
+    out({ ev: "reply", name, seq: cmd.seq, data: socket.io.engine?.transport?.name ?? null });
   } else if (op === "close") {
     clients.get(name)?.close();
     clients.delete(name);
