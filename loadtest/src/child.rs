@@ -9,12 +9,14 @@
 //! end-of-file on their standard input when the load tester dies by SIGKILL,
 //! which the Socket.IO nodes take as the signal to exit.
 
+use std::collections::VecDeque;
 use std::fmt;
-use std::io::BufRead;
+use std::io::{BufRead, Read, Seek, SeekFrom};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -28,10 +30,31 @@ pub(crate) enum Stdin {
     Pipe,
 }
 
+/// Lines of the log and of a piped stdout that error messages quote.
+const TAIL_LINES: usize = 10;
+
+/// How much of the end of the log is read for them: a child that logs a
+/// warning per message must not make an error message read megabytes.
+const TAIL_BYTES: u64 = 64 * 1024;
+
+/// How long a child whose stdout closed may take to become reapable: it
+/// closed it by exiting, most likely, and the kernel closes a process's
+/// files a moment before it reports the exit.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+
+/// The last lines of a piped stdout, and whether it reached end-of-file.
+#[derive(Debug, Default)]
+struct StdoutTail {
+    lines: VecDeque<String>,
+    closed: bool,
+}
+
 /// A started child; killed and reaped on drop.
 pub(crate) struct Process {
     child: Child,
     log: PathBuf,
+    /// The end of a piped stdout, kept by the thread that drains it.
+    stdout_tail: Arc<Mutex<StdoutTail>>,
     /// Held so that the child's stdin stays open until the guard drops.
     _stdin: Option<ChildStdin>,
 }
@@ -83,6 +106,7 @@ impl Process {
         Ok(Self {
             child,
             log,
+            stdout_tail: Arc::default(),
             _stdin: stdin,
         })
     }
@@ -108,16 +132,45 @@ impl Process {
         Ok(())
     }
 
+    /// How the child ended, if it has: a child that died on its own stays
+    /// a zombie until reaped, so this also tells a crash from a live one.
+    pub(crate) fn exit_status(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// [`Process::exit_status`], after waiting up to [`EXIT_GRACE`] for a
+    /// child whose piped stdout has closed to finish exiting.
+    pub(crate) async fn exit_status_settled(&mut self) -> Option<ExitStatus> {
+        let deadline = tokio::time::Instant::now() + EXIT_GRACE;
+        loop {
+            if let Some(status) = self.exit_status() {
+                return Some(status);
+            }
+            if !self.tail().closed || tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    fn tail(&self) -> std::sync::MutexGuard<'_, StdoutTail> {
+        self.stdout_tail
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The end of the child's log, for error messages.
     pub(crate) fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
+        self.last_lines().join("\n")
+    }
+
+    /// The last lines the child printed: of its log (stderr, and stdout
+    /// unless piped), then of its piped stdout, each prefixed `stdout: `.
+    pub(crate) fn last_lines(&self) -> Vec<String> {
+        let mut lines = tail_of_file(&self.log);
+        let stdout = self.tail();
+        lines.extend(stdout.lines.iter().map(|l| format!("stdout: {l}")));
         lines
-            .iter()
-            .skip(lines.len().saturating_sub(10))
-            .copied()
-            .collect::<Vec<_>>()
-            .join("\n")
     }
 
     /// Waits for the first stdout line starting with `prefix` (a child
@@ -138,6 +191,7 @@ impl Process {
             .take()
             .context("the child's stdout is not piped")?;
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let tail = Arc::clone(&self.stdout_tail);
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in std::io::BufReader::new(stdout).lines() {
@@ -147,7 +201,13 @@ impl Process {
                 {
                     let _ = tx.send(rest.to_owned());
                 }
+                let mut tail = tail.lock().unwrap_or_else(PoisonError::into_inner);
+                if tail.lines.len() == TAIL_LINES {
+                    tail.lines.pop_front();
+                }
+                tail.lines.push_back(line);
             }
+            tail.lock().unwrap_or_else(PoisonError::into_inner).closed = true;
         });
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(rest)) => Ok(rest),
@@ -175,6 +235,28 @@ impl Drop for Process {
         let _ = std::fs::remove_file(&self.log);
         tracing::debug!(pid = self.child.id(), "stopped child");
     }
+}
+
+/// The last [`TAIL_LINES`] lines of the file at `path`, read from at most
+/// its last [`TAIL_BYTES`]; none if it cannot be read.
+fn tail_of_file(path: &Path) -> Vec<String> {
+    let mut text = Vec::new();
+    let skip_partial = (|| {
+        let mut file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        let from = len.saturating_sub(TAIL_BYTES);
+        file.seek(SeekFrom::Start(from))?;
+        file.read_to_end(&mut text)?;
+        std::io::Result::Ok(from > 0)
+    })()
+    .unwrap_or(false);
+    let text = String::from_utf8_lossy(&text);
+    let lines: Vec<&str> = text.lines().skip(usize::from(skip_partial)).collect();
+    lines
+        .iter()
+        .skip(lines.len().saturating_sub(TAIL_LINES))
+        .map(|l| (*l).to_owned())
+        .collect()
 }
 
 /// A port that was free a moment ago. The kernel picks it; the listener is

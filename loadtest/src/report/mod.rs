@@ -11,6 +11,7 @@
 mod failover;
 mod html;
 mod rows;
+mod saturation;
 mod svg;
 mod table;
 
@@ -25,6 +26,7 @@ use anyhow::Context;
 use crate::figures::Report;
 
 pub(crate) use html::write_html;
+pub(crate) use saturation::saturation_table;
 pub(crate) use table::table;
 
 /// Writes the JSON file to `json` and the HTML report into `dir`, each
