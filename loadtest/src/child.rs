@@ -37,24 +37,12 @@ const TAIL_LINES: usize = 10;
 /// warning per message must not make an error message read megabytes.
 const TAIL_BYTES: u64 = 64 * 1024;
 
-/// How long a child whose stdout closed may take to become reapable: it
-/// closed it by exiting, most likely, and the kernel closes a process's
-/// files a moment before it reports the exit.
-const EXIT_GRACE: Duration = Duration::from_secs(2);
-
-/// The last lines of a piped stdout, and whether it reached end-of-file.
-#[derive(Debug, Default)]
-struct StdoutTail {
-    lines: VecDeque<String>,
-    closed: bool,
-}
-
 /// A started child; killed and reaped on drop.
 pub(crate) struct Process {
     child: Child,
     log: PathBuf,
     /// The end of a piped stdout, kept by the thread that drains it.
-    stdout_tail: Arc<Mutex<StdoutTail>>,
+    stdout_tail: Arc<Mutex<VecDeque<String>>>,
     /// Held so that the child's stdin stays open until the guard drops.
     _stdin: Option<ChildStdin>,
 }
@@ -138,25 +126,23 @@ impl Process {
         self.child.try_wait().ok().flatten()
     }
 
-    /// [`Process::exit_status`], after waiting up to [`EXIT_GRACE`] for a
-    /// child whose piped stdout has closed to finish exiting.
-    pub(crate) async fn exit_status_settled(&mut self) -> Option<ExitStatus> {
-        let deadline = tokio::time::Instant::now() + EXIT_GRACE;
+    /// [`Process::exit_status`], waiting until `deadline` for the child
+    /// to exit: one whose connections just closed is likely exiting, and
+    /// the kernel closes a process's files a moment before it reports the
+    /// exit.
+    pub(crate) async fn exit_status_by(
+        &mut self,
+        deadline: tokio::time::Instant,
+    ) -> Option<ExitStatus> {
         loop {
             if let Some(status) = self.exit_status() {
                 return Some(status);
             }
-            if !self.tail().closed || tokio::time::Instant::now() >= deadline {
+            if tokio::time::Instant::now() >= deadline {
                 return None;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-    }
-
-    fn tail(&self) -> std::sync::MutexGuard<'_, StdoutTail> {
-        self.stdout_tail
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The end of the child's log, for error messages.
@@ -168,8 +154,11 @@ impl Process {
     /// unless piped), then of its piped stdout, each prefixed `stdout: `.
     pub(crate) fn last_lines(&self) -> Vec<String> {
         let mut lines = tail_of_file(&self.log);
-        let stdout = self.tail();
-        lines.extend(stdout.lines.iter().map(|l| format!("stdout: {l}")));
+        let stdout = self
+            .stdout_tail
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        lines.extend(stdout.iter().map(|l| format!("stdout: {l}")));
         lines
     }
 
@@ -202,12 +191,11 @@ impl Process {
                     let _ = tx.send(rest.to_owned());
                 }
                 let mut tail = tail.lock().unwrap_or_else(PoisonError::into_inner);
-                if tail.lines.len() == TAIL_LINES {
-                    tail.lines.pop_front();
+                if tail.len() == TAIL_LINES {
+                    tail.pop_front();
                 }
-                tail.lines.push_back(line);
+                tail.push_back(line);
             }
-            tail.lock().unwrap_or_else(PoisonError::into_inner).closed = true;
         });
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(rest)) => Ok(rest),

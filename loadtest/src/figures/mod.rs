@@ -15,12 +15,12 @@ use serde::Serialize;
 pub(crate) use failover::{FailoverFigures, FailoverParams, FailoverRound};
 pub(crate) use failure::{Exited, Failure};
 pub(crate) use params::{LoadModel, Params, ScenarioKind, SioParams, SioScenario};
-pub(crate) use saturation::{Saturation, StackSaturation, Step};
 #[cfg(test)]
 pub(crate) use run::SeriesOut;
 pub(crate) use run::{
     AckFigures, ChurnFigures, IdleFigures, JoinFigures, RunResult, ServerFigures, SioFigures, rate,
 };
+pub(crate) use saturation::{Saturation, StackSaturation, Step};
 
 /// The knobs of one scenario, of either mode. Untagged in the JSON file:
 /// each mode's knobs have names of their own.
@@ -108,7 +108,11 @@ impl Report {
         self.scenarios
             .iter()
             .flat_map(|s| &s.results)
-            .filter_map(|r| r.failure.as_ref().map(|f| format!("{}: {}", r.target, f.error)))
+            .filter_map(|r| {
+                r.failure
+                    .as_ref()
+                    .map(|f| format!("{}: {}", r.target, f.error))
+            })
             .collect()
     }
 }

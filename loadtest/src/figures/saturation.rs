@@ -47,6 +47,23 @@ pub(crate) struct StackSaturation {
     pub(crate) elapsed_secs: f64,
 }
 
+impl StackSaturation {
+    /// `target`'s search of `steps` that took `elapsed_secs`.
+    pub(crate) fn new(target: String, steps: Vec<Step>, elapsed_secs: f64) -> Self {
+        let best = steps
+            .iter()
+            .filter(|s| s.sustained)
+            .max_by(|a, b| a.offered_per_sec.total_cmp(&b.offered_per_sec))
+            .cloned();
+        Self {
+            target,
+            steps,
+            best,
+            elapsed_secs,
+        }
+    }
+}
+
 /// One scenario's searches, one per stack, in stack order.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Saturation {

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::svg::{cdf_svg, throughput_svg};
 use super::saturation;
+use super::svg::{cdf_svg, throughput_svg};
 use super::table::{cells, notes};
 use crate::figures::Report;
 

@@ -19,6 +19,10 @@ mod table;
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests;
 
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests_saturation;
+
 use std::path::Path;
 
 use anyhow::Context;

@@ -22,7 +22,9 @@ fn at_best(s: &StackSaturation, unit: Unit, get: impl Fn(&Step) -> Option<f64>) 
 pub(super) fn cells(s: &Saturation) -> Vec<Vec<String>> {
     let first = s.stacks.first();
     let first_name = first.map_or("", |f| f.target.as_str());
-    let first_best = first.and_then(|f| f.best.as_ref()).map(|b| b.delivered_per_sec);
+    let first_best = first
+        .and_then(|f| f.best.as_ref())
+        .map(|b| b.delivered_per_sec);
     let mut header = vec![String::new()];
     header.extend(s.stacks.iter().map(|x| x.target.clone()));
     type Cell = Box<dyn Fn(&StackSaturation) -> String>;
@@ -44,7 +46,11 @@ pub(super) fn cells(s: &Saturation) -> Vec<Vec<String>> {
         ),
         (
             "msg/s per emitter there".to_owned(),
-            Box::new(|x| x.best.as_ref().map_or("-".to_owned(), |b| format!("{:.2}", b.rate))),
+            Box::new(|x| {
+                x.best
+                    .as_ref()
+                    .map_or("-".to_owned(), |b| format!("{:.2}", b.rate))
+            }),
         ),
         (
             "latency p50 there".to_owned(),
@@ -60,10 +66,7 @@ pub(super) fn cells(s: &Saturation) -> Vec<Vec<String>> {
                 lowest_unsustained(x).map_or("-".to_owned(), |b| human(b.offered_per_sec))
             }),
         ),
-        (
-            "steps".to_owned(),
-            Box::new(|x| x.steps.len().to_string()),
-        ),
+        ("steps".to_owned(), Box::new(|x| x.steps.len().to_string())),
         (
             "search time".to_owned(),
             Box::new(|x| format!("{:.0} s", x.elapsed_secs)),
@@ -105,8 +108,11 @@ pub(super) fn step_lines(s: &Saturation) -> Vec<String> {
             ));
             if let Some(f) = &step.failure {
                 out.extend(f.exited.iter().flat_map(|e| {
-                    std::iter::once(format!("  {} (pid {}) died: {}", e.process, e.pid, e.status))
-                        .chain(e.last_lines.iter().map(|l| format!("    | {l}")))
+                    std::iter::once(format!(
+                        "  {} (pid {}) died: {}",
+                        e.process, e.pid, e.status
+                    ))
+                    .chain(e.last_lines.iter().map(|l| format!("    | {l}")))
                 }));
             }
         }
@@ -129,10 +135,13 @@ pub(crate) fn saturation_table(s: &Saturation) -> String {
     out
 }
 
+/// A stack's steps as (deliveries/s offered, p99 ms, sustained).
+type Curve<'a> = (&'a str, Vec<(f64, f64, bool)>);
+
 /// p99 against the deliveries per second offered, one line per stack,
 /// sustained steps filled and the others hollow, the bound in grey.
 pub(super) fn p99_svg(s: &Saturation) -> anyhow::Result<String> {
-    let curves: Vec<(&str, Vec<(f64, f64, bool)>)> = s
+    let curves: Vec<Curve<'_>> = s
         .stacks
         .iter()
         .map(|x| {
@@ -231,7 +240,10 @@ pub(super) fn max_svg(s: &Saturation) -> anyhow::Result<String> {
         let root = SVGBackend::with_string(&mut svg, (760, 420)).into_drawing_area();
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption("Highest sustained deliveries per second", ("sans-serif", 18))
+            .caption(
+                "Highest sustained deliveries per second",
+                ("sans-serif", 18),
+            )
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(64)
@@ -250,7 +262,11 @@ pub(super) fn max_svg(s: &Saturation) -> anyhow::Result<String> {
                 [(x + 0.2, 0.0), (x + 0.8, *v)],
                 color.filled(),
             )))?;
-            let value = if *v > 0.0 { human(*v) } else { "none".to_owned() };
+            let value = if *v > 0.0 {
+                human(*v)
+            } else {
+                "none".to_owned()
+            };
             let font = ("sans-serif", 12);
             for (k, text) in [value, (*name).to_owned()].into_iter().enumerate() {
                 let y = *v + ymax * (0.02 + 0.045 * k as f64);

@@ -165,15 +165,6 @@ pub(super) fn judge(p: &SioParams, r: &RunResult, max_p99_ms: f64) -> Step {
     }
 }
 
-/// The sustained step with the most deliveries per second offered.
-pub(super) fn best(steps: &[Step]) -> Option<Step> {
-    steps
-        .iter()
-        .filter(|s| s.sustained)
-        .max_by(|a, b| a.offered_per_sec.total_cmp(&b.offered_per_sec))
-        .cloned()
-}
-
 /// `args`' parameters of one scenario, shortened into a step.
 fn step_params(args: &SocketioArgs, base: SioParams) -> SioParams {
     let f = &args.find_max;
@@ -246,7 +237,9 @@ async fn search_stack(ctx: &StepContext<'_>, base: &SioParams, f: &FindMaxArgs) 
         bar.finish_and_clear();
         let step = judge(&p, &r, f.max_p99_ms);
         if !ctx.quiet {
-            let p99 = step.p99_us.map_or("-".to_owned(), |us| format!("{:.1} ms", us / 1000.0));
+            let p99 = step
+                .p99_us
+                .map_or("-".to_owned(), |us| format!("{:.1} ms", us / 1000.0));
             eprintln!(
                 "find-max: {label} ({}/s offered): {}/s delivered, p99 {p99}: {}",
                 human(step.offered_per_sec),
@@ -257,10 +250,5 @@ async fn search_stack(ctx: &StepContext<'_>, base: &SioParams, f: &FindMaxArgs) 
         search.record(rate, step.sustained);
         steps.push(step);
     }
-    StackSaturation {
-        target: name.to_owned(),
-        best: best(&steps),
-        steps,
-        elapsed_secs: began.elapsed().as_secs_f64(),
-    }
+    StackSaturation::new(name.to_owned(), steps, began.elapsed().as_secs_f64())
 }

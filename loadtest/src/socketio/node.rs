@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use crate::child::{Process, Stdin};
 use super::stack::{Nodes, Stack};
+use crate::child::{Process, Stdin};
 use crate::target::{Running, Source, Target};
 
 /// How long a node may take to connect, subscribe and listen.

@@ -4,8 +4,10 @@
 //! what it printed last, and the other stacks and scenarios go on.
 
 use std::os::unix::process::ExitStatusExt as _;
+use std::time::Duration;
 
 use indicatif::ProgressBar;
+use tokio::time::Instant;
 
 use super::node::{Cluster, Programs};
 use super::stack::Stack;
@@ -13,6 +15,10 @@ use super::workload;
 use crate::child::Process;
 use crate::figures::{Exited, Failure, RunResult, SioParams};
 use crate::target::Target;
+
+/// How long after a failed run a process of the stack may take to show
+/// that it died (see [`Process::exit_status_by`]), all of them together.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
 
 /// Runs `params` on a fresh cluster of `stack` on `broker`, stopped
 /// afterwards; never fails, a failure is in the result.
@@ -32,7 +38,13 @@ pub(super) async fn run_stack(
         }
     };
     let run = workload::run(params, &cluster, progress).await;
-    let exited = casualties(&mut cluster, stack).await;
+    // After a failure, give a process that is dying the moment to finish.
+    let grace = if run.is_ok() {
+        Duration::ZERO
+    } else {
+        EXIT_GRACE
+    };
+    let exited = casualties(&mut cluster, stack, Instant::now() + grace).await;
     drop(cluster);
     settle(stack.name(), run, exited)
 }
@@ -59,26 +71,27 @@ pub(super) fn settle(
     }
 }
 
-/// The nodes and the broker of `cluster` that are no longer running.
-async fn casualties(cluster: &mut Cluster, stack: Stack) -> Vec<Exited> {
+/// The nodes and the broker of `cluster` that are no longer running, or
+/// no longer by `deadline`.
+async fn casualties(cluster: &mut Cluster, stack: Stack, deadline: Instant) -> Vec<Exited> {
     let mut out = Vec::new();
     for (i, node) in cluster.nodes.iter_mut().enumerate() {
-        if let Some(e) = exited(format!("node {}", i + 1), node.process()).await {
+        if let Some(e) = exited(format!("node {}", i + 1), node.process(), deadline).await {
             out.push(e);
         }
     }
     if let Some(p) = cluster.broker.process() {
         let name = format!("broker ({})", stack.broker().name());
-        if let Some(e) = exited(name, p).await {
+        if let Some(e) = exited(name, p, deadline).await {
             out.push(e);
         }
     }
     out
 }
 
-/// How `p` ended and what it printed last, if it has ended.
-pub(super) async fn exited(process: String, p: &mut Process) -> Option<Exited> {
-    let status = p.exit_status_settled().await?;
+/// How `p` ended and what it printed last, if it has ended by `deadline`.
+async fn exited(process: String, p: &mut Process, deadline: Instant) -> Option<Exited> {
+    let status = p.exit_status_by(deadline).await?;
     Some(Exited {
         process,
         pid: p.pid(),

@@ -112,7 +112,12 @@ const fn stack(name: &'static str, base: Stack, mode: AdapterMode) -> Stack {
     }
 }
 
-const fn base(name: &'static str, broker: ServerKind, kind: NodeKind, client: RedisClient) -> Stack {
+const fn base(
+    name: &'static str,
+    broker: ServerKind,
+    kind: NodeKind,
+    client: RedisClient,
+) -> Stack {
     Stack {
         name,
         broker,
@@ -145,13 +150,25 @@ const ALL: [Stack; 16] = [
     stack("respub-sharded-dynamic-private", RESPUB, DynamicPrivate),
     stack("rust-redis-sharded-static", RUST_REDIS, Static),
     stack("rust-redis-sharded-dynamic", RUST_REDIS, Dynamic),
-    stack("rust-redis-sharded-dynamic-private", RUST_REDIS, DynamicPrivate),
+    stack(
+        "rust-redis-sharded-dynamic-private",
+        RUST_REDIS,
+        DynamicPrivate,
+    ),
     stack("node-redis-sharded-static", NODE_REDIS, Static),
     stack("node-redis-sharded-dynamic", NODE_REDIS, Dynamic),
-    stack("node-redis-sharded-dynamic-private", NODE_REDIS, DynamicPrivate),
+    stack(
+        "node-redis-sharded-dynamic-private",
+        NODE_REDIS,
+        DynamicPrivate,
+    ),
     stack("node-ioredis-sharded-static", NODE_IOREDIS, Static),
     stack("node-ioredis-sharded-dynamic", NODE_IOREDIS, Dynamic),
-    stack("node-ioredis-sharded-dynamic-private", NODE_IOREDIS, DynamicPrivate),
+    stack(
+        "node-ioredis-sharded-dynamic-private",
+        NODE_IOREDIS,
+        DynamicPrivate,
+    ),
 ];
 
 impl Stack {
@@ -175,7 +192,10 @@ impl Stack {
         let nodes = match (self.nodes.kind, self.nodes.client) {
             (NodeKind::Rust, _) => "Rust nodes (socketioxide + respub-socketio)".to_owned(),
             (NodeKind::Node, c) => {
-                format!("Node nodes (socket.io 4.8 + @socket.io/redis-adapter 8.3, {})", c.flag())
+                format!(
+                    "Node nodes (socket.io 4.8 + @socket.io/redis-adapter 8.3, {})",
+                    c.flag()
+                )
             }
         };
         let mode = match self.nodes.mode {
