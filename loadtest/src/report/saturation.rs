@@ -183,6 +183,7 @@ pub(super) fn p99_svg(s: &Saturation) -> anyhow::Result<String> {
             .build_cartesian_2d((xmin..xmax).log_scale(), (ymin..ymax).log_scale())?;
         chart
             .configure_mesh()
+            .light_line_style(WHITE)
             .x_desc("deliveries/s offered (log)")
             .x_label_formatter(&|x| human(*x))
             .y_desc("p99 (ms, log)")
@@ -251,6 +252,7 @@ pub(super) fn max_svg(s: &Saturation) -> anyhow::Result<String> {
         chart
             .configure_mesh()
             .disable_x_mesh()
+            .light_line_style(WHITE)
             .x_labels(0)
             .y_desc("delivered/s")
             .y_label_formatter(&|y| human(*y))
@@ -269,7 +271,8 @@ pub(super) fn max_svg(s: &Saturation) -> anyhow::Result<String> {
             };
             let font = ("sans-serif", 12);
             for (k, text) in [value, (*name).to_owned()].into_iter().enumerate() {
-                let y = *v + ymax * (0.02 + 0.045 * k as f64);
+                // A text's anchor is its top left: above the bar, value then name.
+                let y = *v + ymax * (0.06 + 0.05 * k as f64);
                 chart.draw_series(std::iter::once(Text::new(text, (x + 0.2, y), font)))?;
             }
         }

@@ -9,10 +9,14 @@
 //! `Mode::Sharded`) instead of the classic adapter.
 
 use clap::builder::PossibleValue;
-use serde::{Serialize, Serializer};
 
 use super::node::NodeKind;
 use crate::target::ServerKind;
+// For the table of stacks.
+use AdapterMode::{Dynamic, DynamicPrivate, Static};
+use NodeKind::{Node, Rust};
+use RedisClient::{Ioredis, NodeRedis};
+use ServerKind::{Redis, Respub};
 
 /// The Redis client of Node nodes (Rust nodes always use fred).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,11 +133,6 @@ const fn base(
     }
 }
 
-use AdapterMode::{Dynamic, DynamicPrivate, Static};
-use NodeKind::{Node, Rust};
-use RedisClient::{Ioredis, NodeRedis};
-use ServerKind::{Redis, Respub};
-
 const RESPUB: Stack = base("respub", Respub, Rust, NodeRedis);
 const RUST_REDIS: Stack = base("rust-redis", Redis, Rust, NodeRedis);
 const NODE_REDIS: Stack = base("node-redis", Redis, Node, NodeRedis);
@@ -213,11 +212,5 @@ impl clap::ValueEnum for Stack {
 
     fn to_possible_value(&self) -> Option<PossibleValue> {
         Some(PossibleValue::new(self.name).help(self.help()))
-    }
-}
-
-impl Serialize for Stack {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name)
     }
 }
