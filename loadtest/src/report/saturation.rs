@@ -138,11 +138,9 @@ pub(crate) fn saturation_table(s: &Saturation) -> String {
 /// A stack's steps as (deliveries/s offered, p99 ms, sustained).
 type Curve<'a> = (&'a str, Vec<(f64, f64, bool)>);
 
-/// p99 against the deliveries per second offered, one line per stack,
-/// sustained steps filled and the others hollow, the bound in grey.
-pub(super) fn p99_svg(s: &Saturation) -> anyhow::Result<String> {
-    let curves: Vec<Curve<'_>> = s
-        .stacks
+/// Every stack's steps that have a p99, by load offered.
+fn curves(s: &Saturation) -> Vec<Curve<'_>> {
+    s.stacks
         .iter()
         .map(|x| {
             let mut pts: Vec<(f64, f64, bool)> = x
@@ -160,7 +158,13 @@ pub(super) fn p99_svg(s: &Saturation) -> anyhow::Result<String> {
             pts.sort_by(|a, b| a.0.total_cmp(&b.0));
             (x.target.as_str(), pts)
         })
-        .collect();
+        .collect()
+}
+
+/// p99 against the deliveries per second offered, one line per stack,
+/// sustained steps filled and the others hollow, the bound in grey.
+pub(super) fn p99_svg(s: &Saturation) -> anyhow::Result<String> {
+    let curves = curves(s);
     let all = || curves.iter().flat_map(|(_, p)| p.iter());
     let xmin = all().map(|p| p.0).fold(f64::INFINITY, f64::min);
     let xmax = all().map(|p| p.0).fold(0.0, f64::max);
