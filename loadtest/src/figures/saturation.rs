@@ -11,6 +11,8 @@ use super::{Failure, SioParams};
 pub(crate) struct Step {
     /// Messages per second of each emitter.
     pub(crate) rate: f64,
+    /// 1 for the first run at this rate, 2 for its retry, and so on.
+    pub(crate) attempt: u32,
     /// Deliveries per second the schedule asked for: rate x emitters x
     /// clients each message is for.
     pub(crate) offered_per_sec: f64,
@@ -38,7 +40,7 @@ pub(crate) struct Step {
 pub(crate) struct StackSaturation {
     /// The stack.
     pub(crate) target: String,
-    /// In the order they ran.
+    /// In the order they ran, retries included.
     pub(crate) steps: Vec<Step>,
     /// The sustained step with the most deliveries per second offered,
     /// none when not even the lowest rate tried was sustained.

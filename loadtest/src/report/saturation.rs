@@ -97,8 +97,13 @@ pub(super) fn step_lines(s: &Saturation) -> Vec<String> {
             let p99 = step
                 .p99_us
                 .map_or_else(|| "-".to_owned(), |us| format_value(Unit::Micros, us));
+            let again = if step.attempt > 1 {
+                format!(" (attempt {})", step.attempt)
+            } else {
+                String::new()
+            };
             out.push(format!(
-                "{} step {}: {:.2} msg/s per emitter, {}/s offered, {}/s delivered, p99 {p99}: {}",
+                "{} step {}: {:.2} msg/s per emitter{again}, {}/s offered, {}/s delivered, p99 {p99}: {}",
                 x.target,
                 i + 1,
                 step.rate,

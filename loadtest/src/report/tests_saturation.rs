@@ -60,6 +60,10 @@ fn failure() -> Failure {
 }
 
 fn report() -> Report {
+    let retried = Step {
+        attempt: 2,
+        ..step(40.0, 70.0, false)
+    };
     let mut fell = step(80.0, 0.0, false);
     fell.p99_us = None;
     fell.failure = Some(failure());

@@ -26,9 +26,9 @@ FIND-MAX: with --find-max each scenario runs on each stack as a series of short 
 (--warmup, then --step-duration), each on a fresh cluster, the rate doubling from --rate \
 while the stack keeps up and halving while it does not, then bisected to --precision. A \
 step is sustained when nothing is lost, duplicated, reordered or unsent and p99 is \
-within --max-p99-ms; the report gives each stack's highest sustained deliveries/s. At \
-most --max-steps steps per stack, each at most warm-up + step + 3 x --step-drain plus \
-starting the cluster.
+within --max-p99-ms (an unsustained step is run again --step-retries times); the report \
+gives each stack's highest sustained deliveries/s. At most --max-steps rates per stack, \
+each run at most warm-up + step + 3 x --step-drain plus starting the cluster.
 
 Rust nodes are this executable run as `respub-loadtest sio-node` (socketioxide with \
 respub-socketio); Node nodes are `node sio_node.mjs` (socket.io 4.8 with \

@@ -7,8 +7,10 @@
 //! The search doubles the rate from `--rate` while steps are sustained,
 //! halves it while they are not, then bisects (geometrically) between the
 //! highest sustained rate and the lowest that was not until the two are
-//! within `--precision`. Every step counts against `--max-steps`, which
-//! bounds the search whatever the stack does.
+//! within `--precision`. A step that is not sustained is run again up to
+//! `--step-retries` times and counts as sustained if any attempt was. Every
+//! rate counts against `--max-steps`, which bounds the search whatever the
+//! stack does.
 
 use std::time::{Duration, Instant};
 
@@ -45,9 +47,14 @@ pub(crate) struct FindMaxArgs {
     /// --drain-timeout; a delivery later than this counts as lost).
     #[arg(long, value_name = "SECS", default_value_t = 2.0, value_parser = above_zero)]
     pub(crate) step_drain: f64,
-    /// Steps per stack and scenario at most.
+    /// Rates tried per stack and scenario at most.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub(crate) max_steps: u32,
+    /// Times a step that was not sustained is run again before it counts
+    /// as not sustained: on a shared machine another process's burst can
+    /// fail a step the stack would sustain.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub(crate) step_retries: u32,
     /// Bisect until the highest sustained rate and the lowest unsustained
     /// one are within this fraction of each other.
     #[arg(long, default_value_t = 0.1, value_parser = above_zero)]
@@ -153,6 +160,7 @@ pub(super) fn judge(p: &SioParams, r: &RunResult, max_p99_ms: f64) -> Step {
     };
     Step {
         rate: p.rate,
+        attempt: 1,
         offered_per_sec: offered_per_sec(p),
         delivered_per_sec: r.delivered_per_sec,
         p50_us: latency.map(|l| l.p50_us),
@@ -225,30 +233,48 @@ async fn search_stack(ctx: &StepContext<'_>, base: &SioParams, f: &FindMaxArgs) 
     let began = Instant::now();
     let mut search = Search::new(base.rate, f.max_steps, f.precision);
     let mut steps = Vec::new();
-    let name = ctx.stack.name();
     while let Some(rate) = search.next_rate() {
         let p = SioParams {
             rate,
             ..base.clone()
         };
-        let label = format!("{} on {name} at {rate:.3} msg/s", p.scenario.name());
-        let bar = progress_bar(ctx.show_progress, label.clone());
-        let r = run_stack(ctx.stack, ctx.broker, &p, ctx.programs, &bar).await;
-        bar.finish_and_clear();
-        let step = judge(&p, &r, f.max_p99_ms);
-        if !ctx.quiet {
-            let p99 = step
-                .p99_us
-                .map_or("-".to_owned(), |us| format!("{:.1} ms", us / 1000.0));
-            eprintln!(
-                "find-max: {label} ({}/s offered): {}/s delivered, p99 {p99}: {}",
-                human(step.offered_per_sec),
-                human(step.delivered_per_sec),
-                step.verdict
-            );
+        // Best of the attempts: load from outside only ever slows a stack.
+        let mut sustained = false;
+        for attempt in 1..=1 + f.step_retries {
+            let step = run_step(ctx, &p, attempt, f.max_p99_ms).await;
+            sustained = step.sustained;
+            steps.push(step);
+            if sustained {
+                break;
+            }
         }
-        search.record(rate, step.sustained);
-        steps.push(step);
+        search.record(rate, sustained);
     }
-    StackSaturation::new(name.to_owned(), steps, began.elapsed().as_secs_f64())
+    let elapsed = began.elapsed().as_secs_f64();
+    StackSaturation::new(ctx.stack.name().to_owned(), steps, elapsed)
+}
+
+/// One attempt at `p`'s rate, said on stderr unless quiet.
+async fn run_step(ctx: &StepContext<'_>, p: &SioParams, attempt: u32, max_p99_ms: f64) -> Step {
+    let name = ctx.stack.name();
+    let label = format!("{} on {name} at {:.3} msg/s", p.scenario.name(), p.rate);
+    let bar = progress_bar(ctx.show_progress, label.clone());
+    let r = run_stack(ctx.stack, ctx.broker, p, ctx.programs, &bar).await;
+    bar.finish_and_clear();
+    let step = Step {
+        attempt,
+        ..judge(p, &r, max_p99_ms)
+    };
+    if !ctx.quiet {
+        let p99 = step
+            .p99_us
+            .map_or("-".to_owned(), |us| format!("{:.1} ms", us / 1000.0));
+        eprintln!(
+            "find-max: {label}, attempt {attempt} ({}/s offered): {}/s delivered, p99 {p99}: {}",
+            human(step.offered_per_sec),
+            human(step.delivered_per_sec),
+            step.verdict
+        );
+    }
+    step
 }
