@@ -28,7 +28,7 @@ while the stack keeps up and halving while it does not, then bisected to --preci
 step is sustained when nothing is lost, duplicated, reordered or unsent and p99 is \
 within --max-p99-ms (an unsustained step is run again --step-retries times); the report \
 gives each stack's highest sustained deliveries/s. At most --max-steps rates per stack, \
-each run at most warm-up + step + 3 x --step-drain plus starting the cluster.
+and no step starts after --max-search-secs of a stack's search.
 
 Rust nodes are this executable run as `respub-loadtest sio-node` (socketioxide with \
 respub-socketio); Node nodes are `node sio_node.mjs` (socket.io 4.8 with \

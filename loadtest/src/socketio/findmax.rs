@@ -9,7 +9,8 @@
 //! highest sustained rate and the lowest that was not until the two are
 //! within `--precision`. A step that is not sustained is run again up to
 //! `--step-retries` times and counts as sustained if any attempt was. Every
-//! rate counts against `--max-steps`, which bounds the search whatever the
+//! rate counts against `--max-steps`, and no step starts once the stack's
+//! search has taken `--max-search-secs`: both bound the search whatever the
 //! stack does.
 
 use std::time::{Duration, Instant};
@@ -55,6 +56,10 @@ pub(crate) struct FindMaxArgs {
     /// fail a step the stack would sustain.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=10))]
     pub(crate) step_retries: u32,
+    /// Seconds a stack's search may take: no step starts after that, so a
+    /// search ends within it plus one step whatever the stack does.
+    #[arg(long, value_name = "SECS", default_value_t = 180.0, value_parser = above_zero)]
+    pub(crate) max_search_secs: f64,
     /// Bisect until the highest sustained rate and the lowest unsustained
     /// one are within this fraction of each other.
     #[arg(long, default_value_t = 0.1, value_parser = above_zero)]
@@ -231,6 +236,7 @@ struct StepContext<'a> {
 /// One stack's search on `base` (whose rate is the start).
 async fn search_stack(ctx: &StepContext<'_>, base: &SioParams, f: &FindMaxArgs) -> StackSaturation {
     let began = Instant::now();
+    let budget = Duration::from_secs_f64(f.max_search_secs);
     let mut search = Search::new(base.rate, f.max_steps, f.precision);
     let mut steps = Vec::new();
     while let Some(rate) = search.next_rate() {
@@ -244,11 +250,14 @@ async fn search_stack(ctx: &StepContext<'_>, base: &SioParams, f: &FindMaxArgs) 
             let step = run_step(ctx, &p, attempt, f.max_p99_ms).await;
             sustained = step.sustained;
             steps.push(step);
-            if sustained {
+            if sustained || began.elapsed() >= budget {
                 break;
             }
         }
         search.record(rate, sustained);
+        if began.elapsed() >= budget {
+            break;
+        }
     }
     let elapsed = began.elapsed().as_secs_f64();
     StackSaturation::new(ctx.stack.name().to_owned(), steps, elapsed)
