@@ -79,6 +79,7 @@ fn report() -> Report {
                     step(10.0, 2.0, true),
                     step(20.0, 3.0, true),
                     step(40.0, 90.0, false),
+                    retried,
                 ],
             ),
             searched("node-redis", vec![step(10.0, 9.0, true), fell]),
@@ -97,7 +98,11 @@ fn the_find_max_table_gives_each_stack_its_highest_sustained_load() {
     assert!(line("x respub").ends_with("0.50"), "{t}");
     assert!(line("latency p99 there").contains("3.00 ms"), "{t}");
     assert!(
-        t.contains("node-redis step 2: 80.00 msg/s per emitter"),
+        t.contains("node-redis step 2: 80.00 msg/s per emitter,"),
+        "{t}"
+    );
+    assert!(
+        t.contains("respub step 4: 40.00 msg/s per emitter (attempt 2),"),
         "{t}"
     );
     assert!(
