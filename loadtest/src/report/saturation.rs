@@ -66,7 +66,10 @@ pub(super) fn cells(s: &Saturation) -> Vec<Vec<String>> {
                 lowest_unsustained(x).map_or("-".to_owned(), |b| human(b.offered_per_sec))
             }),
         ),
-        ("steps".to_owned(), Box::new(|x| x.steps.len().to_string())),
+        (
+            "steps (retries included)".to_owned(),
+            Box::new(|x| x.steps.len().to_string()),
+        ),
         (
             "search time".to_owned(),
             Box::new(|x| format!("{:.0} s", x.elapsed_secs)),
@@ -81,11 +84,13 @@ pub(super) fn cells(s: &Saturation) -> Vec<Vec<String>> {
     out
 }
 
-/// The step with the least load offered among those not sustained.
+/// The step with the least load offered among those at a rate no attempt
+/// sustained.
 fn lowest_unsustained(x: &StackSaturation) -> Option<&Step> {
+    let settled = |rate: f64| x.steps.iter().any(|o| o.sustained && o.rate == rate);
     x.steps
         .iter()
-        .filter(|s| !s.sustained)
+        .filter(|s| !settled(s.rate))
         .min_by(|a, b| a.offered_per_sec.total_cmp(&b.offered_per_sec))
 }
 

@@ -82,7 +82,10 @@ fn report() -> Report {
                     retried,
                 ],
             ),
-            searched("node-redis", vec![step(10.0, 9.0, true), fell]),
+            searched(
+                "node-redis",
+                vec![step(10.0, 90.0, false), step(10.0, 9.0, true), fell],
+            ),
         ],
     });
     r
@@ -97,8 +100,11 @@ fn the_find_max_table_gives_each_stack_its_highest_sustained_load() {
     assert!(max.contains("20.0k") && max.contains("10.0k"), "{t}");
     assert!(line("x respub").ends_with("0.50"), "{t}");
     assert!(line("latency p99 there").contains("3.00 ms"), "{t}");
+    // 10 msg/s was sustained at its second attempt: 80 is the lowest not.
+    assert!(line("lowest unsustained offered").ends_with("80.0k"), "{t}");
+    assert!(line("steps (retries included)").ends_with('3'), "{t}");
     assert!(
-        t.contains("node-redis step 2: 80.00 msg/s per emitter,"),
+        t.contains("node-redis step 3: 80.00 msg/s per emitter,"),
         "{t}"
     );
     assert!(
@@ -132,7 +138,7 @@ fn the_find_max_report_has_its_charts_and_json() {
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let stacks = &v["saturation"][0]["stacks"];
     assert_eq!(stacks[0]["best"]["rate"], 20.0);
-    assert_eq!(stacks[1]["steps"][1]["failure"]["exited"][0]["signal"], 9);
+    assert_eq!(stacks[1]["steps"][2]["failure"]["exited"][0]["signal"], 9);
     assert!(v.get("scenarios").is_some());
 }
 
