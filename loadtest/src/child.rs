@@ -45,6 +45,8 @@ pub(crate) struct Process {
     stdout_tail: Arc<Mutex<VecDeque<String>>>,
     /// Held so that the child's stdin stays open until the guard drops.
     _stdin: Option<ChildStdin>,
+    /// Set by [`Process::kill`]: its death is the load tester's doing.
+    killed: bool,
 }
 
 impl fmt::Debug for Process {
@@ -96,6 +98,7 @@ impl Process {
             log,
             stdout_tail: Arc::default(),
             _stdin: stdin,
+            killed: false,
         })
     }
 
@@ -107,9 +110,16 @@ impl Process {
     /// Kills the child with SIGKILL now and reaps it: the `failover`
     /// scenario's crash of a master, which must not flush or say goodbye.
     pub(crate) fn kill(&mut self) -> anyhow::Result<()> {
+        self.killed = true;
         self.child.kill().context("sending SIGKILL")?;
         self.child.wait().context("reaping the killed child")?;
         Ok(())
+    }
+
+    /// Whether [`Process::kill`] stopped it (a crash staged on purpose,
+    /// not one to report).
+    pub(crate) fn was_killed(&self) -> bool {
+        self.killed
     }
 
     /// Fails if the child has exited, with the end of its log.

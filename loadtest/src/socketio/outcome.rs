@@ -73,7 +73,11 @@ pub(super) fn settle(
 
 /// The nodes and the broker of `cluster` that are no longer running, or
 /// no longer by `deadline`.
-async fn casualties(cluster: &mut Cluster, stack: Stack, deadline: Instant) -> Vec<Exited> {
+pub(super) async fn casualties(
+    cluster: &mut Cluster,
+    stack: Stack,
+    deadline: Instant,
+) -> Vec<Exited> {
     let mut out = Vec::new();
     for (i, node) in cluster.nodes.iter_mut().enumerate() {
         if let Some(e) = exited(format!("node {}", i + 1), node.process(), deadline).await {
@@ -89,8 +93,12 @@ async fn casualties(cluster: &mut Cluster, stack: Stack, deadline: Instant) -> V
     out
 }
 
-/// How `p` ended and what it printed last, if it has ended by `deadline`.
+/// How `p` ended and what it printed last, if it has ended by `deadline`
+/// and not because the load tester killed it (as a scenario may).
 async fn exited(process: String, p: &mut Process, deadline: Instant) -> Option<Exited> {
+    if p.was_killed() {
+        return None;
+    }
     let status = p.exit_status_by(deadline).await?;
     Some(Exited {
         process,

@@ -263,3 +263,34 @@ async fn a_cluster_that_cannot_start_is_a_failed_result_not_an_error() {
     );
     assert!(failure.error.contains("before printing"), "{failure:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_from_outside_is_reported_one_the_load_tester_killed_is_not() {
+    let programs = programs(&Programs::default_node_dir());
+    let mut cluster = Cluster::start(&in_process_broker(), NodeKind::Rust, 2, &programs)
+        .await
+        .unwrap();
+    // What a scenario that crashes a node on purpose does.
+    cluster.nodes[0].process().kill().unwrap();
+    // What the kernel's OOM killer, or a user, does.
+    let outside = cluster.nodes[1].pid().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-KILL", &outside])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = tokio::time::Instant::now() + GUARD;
+    let exited = outcome::casualties(&mut cluster, stack("respub"), deadline).await;
+    assert_eq!(exited.len(), 1, "{exited:#?}");
+    assert_eq!(exited[0].process, "node 2");
+    assert_eq!(exited[0].pid.to_string(), outside);
+    assert_eq!((exited[0].code, exited[0].signal), (None, Some(9)));
+    assert_eq!(exited[0].status, "signal: 9 (SIGKILL)");
+    assert!(
+        exited[0]
+            .last_lines
+            .iter()
+            .any(|l| l.starts_with("stdout: READY ")),
+        "{exited:#?}"
+    );
+}
