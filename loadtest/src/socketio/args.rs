@@ -32,9 +32,9 @@ and no step starts after --max-search-secs of a stack's search.
 
 Rust nodes are this executable run as `respub-loadtest sio-node` (socketioxide with \
 respub-socketio); Node nodes are `node sio_node.mjs` (socket.io 4.8 with \
-@socket.io/redis-adapter 8.3 over node-redis or ioredis) from --node-dir, whose npm packages are installed with \
-`npm ci` when missing. respub-server is looked for next to this binary, then in PATH \
-(--respub-bin overrides); redis-server in PATH (--redis-bin).
+@socket.io/redis-adapter 8.3 over node-redis or ioredis) from --node-dir, whose npm \
+packages are installed with `npm ci` when missing. respub-server is looked for next to \
+this binary, then in PATH (--respub-bin overrides); redis-server in PATH (--redis-bin).
 
 MESSAGES: every emitter sends --rate messages per second on a fixed schedule, each \
 stamped with its scheduled send time, its emitter and a sequence number; every client \
