@@ -1,11 +1,13 @@
-// The Node Socket.IO node that `respub-loadtest socketio --stack node-redis` starts:
-// socket.io 4.8 with @socket.io/redis-adapter 8.3 (classic createAdapter) over node-redis.
+// The Node Socket.IO node that `respub-loadtest socketio` starts for its Node stacks:
+// socket.io 4.8 with @socket.io/redis-adapter 8.3 over node-redis or ioredis, classic
+// (createAdapter) or sharded (createShardedAdapter).
 //
 //   node sio_node.mjs --redis redis://127.0.0.1:6379 [--ack-timeout 10000]
+//       [--client node-redis|ioredis] [--mode classic|static|dynamic|dynamic-private]
 //
 // Same event contract as the Rust node (loadtest/src/socketio/server.rs):
 //
-//   join (room) + ack        -> socket joins room; ack "ok"
+//   join (room) + ack        -> socket joins room; ack "ok" (once subscribed, sharded dynamic)
 //   leave (room) + ack       -> socket leaves room; ack "ok"
 //   emit (room, payload)     -> io.to(room).emit("m", payload)
 //   broadcast (payload)      -> io.emit("m", payload)
@@ -18,28 +20,78 @@
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
 import { Server } from "socket.io";
-import { createAdapter } from "@socket.io/redis-adapter";
-import { createClient } from "redis";
+import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 
 const { values: opts } = parseArgs({
   options: {
     redis: { type: "string", default: "redis://127.0.0.1:6379" },
     "ack-timeout": { type: "string", default: "10000" },
+    client: { type: "string", default: "node-redis" },
+    mode: { type: "string", default: "classic" },
   },
 });
 const ackTimeout = Number(opts["ack-timeout"]);
+const sharded = opts.mode !== "classic";
+if (!["classic", "static", "dynamic", "dynamic-private"].includes(opts.mode)) {
+  console.error(`sio_node: unknown --mode ${opts.mode}`);
+  process.exit(2);
+}
 
-const pub = createClient({ url: opts.redis });
-const sub = pub.duplicate();
-for (const c of [pub, sub]) c.on("error", (e) => console.error("redis error", e.message));
-await Promise.all([pub.connect(), sub.connect()]);
+// Both clients send the adapter's (S)SUBSCRIBEs on `sub` without waiting for them. The
+// broker answers one connection's commands in order, so once a later (S)SUBSCRIBE on the
+// same connection is confirmed, the adapter's are in force too: `barrier` is that.
+let pub, sub, barrier;
+let barrierSeq = 0;
+const barrierChannel = () => `sio-node-barrier-${process.pid}-${barrierSeq++}`;
+if (opts.client === "node-redis") {
+  const { createClient } = await import("redis");
+  pub = createClient({ url: opts.redis });
+  sub = pub.duplicate();
+  for (const c of [pub, sub]) c.on("error", (e) => console.error("redis error", e.message));
+  await Promise.all([pub.connect(), sub.connect()]);
+  barrier = async () => {
+    const ch = barrierChannel();
+    if (sharded) {
+      await sub.sSubscribe(ch, () => {});
+      await sub.sUnsubscribe(ch);
+    } else {
+      await sub.subscribe(ch, () => {});
+      await sub.unsubscribe(ch);
+    }
+  };
+} else if (opts.client === "ioredis") {
+  const { Redis } = await import("ioredis");
+  pub = new Redis(opts.redis);
+  sub = pub.duplicate();
+  for (const c of [pub, sub]) c.on("error", (e) => console.error("redis error", e.message));
+  await Promise.all([pub, sub].map((c) => new Promise((r) => c.once("ready", r))));
+  barrier = async () => {
+    const ch = barrierChannel();
+    if (sharded) {
+      await sub.ssubscribe(ch);
+      await sub.sunsubscribe(ch);
+    } else {
+      await sub.subscribe(ch);
+      await sub.unsubscribe(ch);
+    }
+  };
+} else {
+  console.error(`sio_node: unknown --client ${opts.client}`);
+  process.exit(2);
+}
 
+const adapter = sharded
+  ? createShardedAdapter(pub, sub, { subscriptionMode: opts.mode })
+  : createAdapter(pub, sub);
 const httpServer = createServer();
-const io = new Server(httpServer, { adapter: createAdapter(pub, sub) });
+const io = new Server(httpServer, { adapter });
+// Only the dynamic modes subscribe a channel when a room is created.
+const joinBarrier = opts.mode.startsWith("dynamic") ? barrier : async () => {};
 
 io.on("connection", (socket) => {
-  socket.on("join", (room, ack) => {
+  socket.on("join", async (room, ack) => {
     socket.join(room);
+    await joinBarrier();
     ack("ok");
   });
   socket.on("leave", (room, ack) => {
@@ -58,12 +110,8 @@ io.on("connection", (socket) => {
   });
 });
 
-// The adapter sends its PSUBSCRIBE and SUBSCRIBE on `sub` without waiting for them. The
-// broker answers one connection's commands in order, so once a later SUBSCRIBE on the
-// same connection is confirmed, the adapter's are in force too.
-const barrier = `sio-node-barrier-${process.pid}`;
-await sub.subscribe(barrier, () => {});
-await sub.unsubscribe(barrier);
+// The adapter of "/" is created with the server; make sure its subscriptions are in.
+await barrier();
 
 httpServer.listen(0, "127.0.0.1", () => {
   console.log(`READY ${httpServer.address().port}`);

@@ -9,12 +9,14 @@
 //! end-of-file on their standard input when the load tester dies by SIGKILL,
 //! which the Socket.IO nodes take as the signal to exit.
 
+use std::collections::VecDeque;
 use std::fmt;
-use std::io::BufRead;
+use std::io::{BufRead, Read, Seek, SeekFrom};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -28,12 +30,23 @@ pub(crate) enum Stdin {
     Pipe,
 }
 
+/// Lines of the log and of a piped stdout that error messages quote.
+const TAIL_LINES: usize = 10;
+
+/// How much of the end of the log is read for them: a child that logs a
+/// warning per message must not make an error message read megabytes.
+const TAIL_BYTES: u64 = 64 * 1024;
+
 /// A started child; killed and reaped on drop.
 pub(crate) struct Process {
     child: Child,
     log: PathBuf,
+    /// The end of a piped stdout, kept by the thread that drains it.
+    stdout_tail: Arc<Mutex<VecDeque<String>>>,
     /// Held so that the child's stdin stays open until the guard drops.
     _stdin: Option<ChildStdin>,
+    /// Set by [`Process::kill`]: its death is the load tester's doing.
+    killed: bool,
 }
 
 impl fmt::Debug for Process {
@@ -83,7 +96,9 @@ impl Process {
         Ok(Self {
             child,
             log,
+            stdout_tail: Arc::default(),
             _stdin: stdin,
+            killed: false,
         })
     }
 
@@ -95,9 +110,16 @@ impl Process {
     /// Kills the child with SIGKILL now and reaps it: the `failover`
     /// scenario's crash of a master, which must not flush or say goodbye.
     pub(crate) fn kill(&mut self) -> anyhow::Result<()> {
+        self.killed = true;
         self.child.kill().context("sending SIGKILL")?;
         self.child.wait().context("reaping the killed child")?;
         Ok(())
+    }
+
+    /// Whether [`Process::kill`] stopped it (a crash staged on purpose,
+    /// not one to report).
+    pub(crate) fn was_killed(&self) -> bool {
+        self.killed
     }
 
     /// Fails if the child has exited, with the end of its log.
@@ -108,16 +130,46 @@ impl Process {
         Ok(())
     }
 
+    /// How the child ended, if it has: a child that died on its own stays
+    /// a zombie until reaped, so this also tells a crash from a live one.
+    pub(crate) fn exit_status(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// [`Process::exit_status`], waiting until `deadline` for the child
+    /// to exit: one whose connections just closed is likely exiting, and
+    /// the kernel closes a process's files a moment before it reports the
+    /// exit.
+    pub(crate) async fn exit_status_by(
+        &mut self,
+        deadline: tokio::time::Instant,
+    ) -> Option<ExitStatus> {
+        loop {
+            if let Some(status) = self.exit_status() {
+                return Some(status);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// The end of the child's log, for error messages.
     pub(crate) fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
+        self.last_lines().join("\n")
+    }
+
+    /// The last lines the child printed: of its log (stderr, and stdout
+    /// unless piped), then of its piped stdout, each prefixed `stdout: `.
+    pub(crate) fn last_lines(&self) -> Vec<String> {
+        let mut lines = tail_of_file(&self.log);
+        let stdout = self
+            .stdout_tail
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        lines.extend(stdout.iter().map(|l| format!("stdout: {l}")));
         lines
-            .iter()
-            .skip(lines.len().saturating_sub(10))
-            .copied()
-            .collect::<Vec<_>>()
-            .join("\n")
     }
 
     /// Waits for the first stdout line starting with `prefix` (a child
@@ -138,6 +190,7 @@ impl Process {
             .take()
             .context("the child's stdout is not piped")?;
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let tail = Arc::clone(&self.stdout_tail);
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in std::io::BufReader::new(stdout).lines() {
@@ -147,6 +200,11 @@ impl Process {
                 {
                     let _ = tx.send(rest.to_owned());
                 }
+                let mut tail = tail.lock().unwrap_or_else(PoisonError::into_inner);
+                if tail.len() == TAIL_LINES {
+                    tail.pop_front();
+                }
+                tail.push_back(line);
             }
         });
         match tokio::time::timeout(timeout, rx).await {
@@ -175,6 +233,28 @@ impl Drop for Process {
         let _ = std::fs::remove_file(&self.log);
         tracing::debug!(pid = self.child.id(), "stopped child");
     }
+}
+
+/// The last [`TAIL_LINES`] lines of the file at `path`, read from at most
+/// its last [`TAIL_BYTES`]; none if it cannot be read.
+fn tail_of_file(path: &Path) -> Vec<String> {
+    let mut text = Vec::new();
+    let skip_partial = (|| {
+        let mut file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        let from = len.saturating_sub(TAIL_BYTES);
+        file.seek(SeekFrom::Start(from))?;
+        file.read_to_end(&mut text)?;
+        std::io::Result::Ok(from > 0)
+    })()
+    .unwrap_or(false);
+    let text = String::from_utf8_lossy(&text);
+    let lines: Vec<&str> = text.lines().skip(usize::from(skip_partial)).collect();
+    lines
+        .iter()
+        .skip(lines.len().saturating_sub(TAIL_LINES))
+        .map(|l| (*l).to_owned())
+        .collect()
 }
 
 /// A port that was free a moment ago. The kernel picks it; the listener is

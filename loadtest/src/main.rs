@@ -39,7 +39,7 @@ use anyhow::{Context, bail};
 use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command};
-use crate::figures::{Report, ScenarioReport};
+use crate::figures::{Report, Saturation, ScenarioReport};
 use crate::flags::Output;
 
 /// Errors print as one chain of causes, without anyhow's backtrace (which
@@ -96,8 +96,14 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
             write_files(&report, &args.output)
         }
         Command::Socketio(args) => {
-            let report = socketio::run(&args, &mut print_table).await?;
-            write_files(&report, &args.output)
+            let mut print_search = |s: &Saturation| println!("{}", report::saturation_table(s));
+            let report = socketio::run(&args, &mut print_table, &mut print_search).await?;
+            write_files(&report, &args.output)?;
+            let failures = report.failures();
+            if !failures.is_empty() {
+                bail!("{} run(s) failed:\n{}", failures.len(), failures.join("\n"));
+            }
+            Ok(())
         }
         Command::Failover(args) => {
             let report = failover::run_all(&args, &mut print_table).await?;
@@ -105,7 +111,7 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
         }
         Command::SioNode(args) => {
             let ack_timeout = Duration::from_millis(args.ack_timeout_ms);
-            socketio::server::serve(&args.redis, ack_timeout).await
+            socketio::server::serve(&args.redis, ack_timeout, args.mode.config()).await
         }
     }
 }

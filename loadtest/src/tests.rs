@@ -204,6 +204,7 @@ async fn two_targets_two_rounds_merge_and_report() {
             rounds: 2,
             results,
         }],
+        saturation: Vec::new(),
     };
     let table = crate::report::table(&report.scenarios[0]);
     assert!(table.contains("x a"), "{table}");

@@ -5,18 +5,22 @@
 //! modes and the report meet only here.
 
 mod failover;
+mod failure;
 mod params;
 mod run;
+mod saturation;
 
 use serde::Serialize;
 
 pub(crate) use failover::{FailoverFigures, FailoverParams, FailoverRound};
+pub(crate) use failure::{Exited, Failure};
 pub(crate) use params::{LoadModel, Params, ScenarioKind, SioParams, SioScenario};
 #[cfg(test)]
 pub(crate) use run::SeriesOut;
 pub(crate) use run::{
     AckFigures, ChurnFigures, IdleFigures, JoinFigures, RunResult, ServerFigures, SioFigures, rate,
 };
+pub(crate) use saturation::{Saturation, StackSaturation, Step};
 
 /// The knobs of one scenario, of either mode. Untagged in the JSON file:
 /// each mode's knobs have names of their own.
@@ -76,6 +80,10 @@ pub(crate) struct Report {
     pub(crate) targets: Vec<String>,
     /// Per scenario.
     pub(crate) scenarios: Vec<ScenarioReport>,
+    /// `socketio --find-max`: the highest load each stack sustained, per
+    /// scenario.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) saturation: Vec<Saturation>,
 }
 
 impl Report {
@@ -90,7 +98,22 @@ impl Report {
             started_unix_secs,
             targets,
             scenarios: Vec::new(),
+            saturation: Vec::new(),
         }
+    }
+
+    /// `target: error` of every run that failed, saturation steps aside
+    /// (a step past a stack's limit is expected to fail).
+    pub(crate) fn failures(&self) -> Vec<String> {
+        self.scenarios
+            .iter()
+            .flat_map(|s| &s.results)
+            .filter_map(|r| {
+                r.failure
+                    .as_ref()
+                    .map(|f| format!("{}: {}", r.target, f.error))
+            })
+            .collect()
     }
 }
 

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::FailoverFigures;
+use super::{FailoverFigures, Failure};
 use crate::measure::{self, Clock, Deliveries, Latency, LatencySummary, SeqReport, Series};
 
 /// The server's own cost, for targets the load tester started.
@@ -110,6 +110,9 @@ pub(crate) struct RunResult {
     pub(crate) sio: Option<SioFigures>,
     /// `failover` mode only.
     pub(crate) failover: Option<FailoverFigures>,
+    /// Set when the run failed (`socketio`: a node or the broker died, or
+    /// the cluster did not start); the other figures are then empty.
+    pub(crate) failure: Option<Failure>,
     /// Latency CDF points: (µs, fraction).
     pub(crate) latency_cdf: Vec<(f64, f64)>,
     /// Throughput over time.

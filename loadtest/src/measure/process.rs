@@ -55,6 +55,22 @@ pub(crate) struct Rss {
 pub(crate) fn rss(pid: u32) -> anyhow::Result<Rss> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .with_context(|| format!("reading /proc/{pid}/status"))?;
+    parse_rss(&status).with_context(|| format!("memory of process {pid}"))
+}
+
+/// `VmRSS` and `VmHWM` from the text of a `/proc/PID/status`. A process
+/// that exited but is not reaped yet (a zombie, as a crashed child is until
+/// the load tester waits for it) still has the file, without them.
+pub(super) fn parse_rss(status: &str) -> anyhow::Result<Rss> {
+    let state = status
+        .lines()
+        .find_map(|l| l.strip_prefix("State:"))
+        .map(str::trim);
+    if let Some(state) = state
+        && (state.starts_with('Z') || state.starts_with('X'))
+    {
+        anyhow::bail!("the process has exited ({state})");
+    }
     let field = |name: &str| -> Option<u64> {
         let line = status.lines().find(|l| l.starts_with(name))?;
         let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

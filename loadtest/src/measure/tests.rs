@@ -1,6 +1,6 @@
 //! The detectors, histograms, series and `/proc` parsing on known input.
 
-use super::process::parse_cpu_ticks;
+use super::process::{parse_cpu_ticks, parse_rss};
 use super::seq::SeqChecker;
 use super::*;
 
@@ -93,4 +93,22 @@ fn series_bins_and_merges() {
     a.merge(&b);
     assert_eq!(a.bins, vec![1, 0, 3, 5]);
     assert_eq!(a.rates(), vec![10.0, 0.0, 30.0]);
+}
+
+#[test]
+fn memory_of_an_exited_process_is_an_error_that_says_so() {
+    // A crashed child stays a zombie until reaped: /proc/PID/status is
+    // still there, without VmRSS (as the kernel writes it, abridged).
+    let zombie = "Name:\tnode\nState:\tZ (zombie)\nTgid:\t15847\nThreads:\t1\n";
+    let err = parse_rss(zombie).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("has exited (Z (zombie))"),
+        "{err:#}"
+    );
+    let alive = "Name:\tnode\nState:\tS (sleeping)\nVmHWM:\t  2048 kB\nVmRSS:\t  1024 kB\n";
+    let rss = parse_rss(alive).unwrap();
+    assert_eq!(
+        (rss.rss_bytes, rss.peak_rss_bytes),
+        (1024 * 1024, 2048 * 1024)
+    );
 }

@@ -6,8 +6,9 @@ use std::path::Path;
 
 use anyhow::Context;
 
+use super::saturation;
 use super::svg::{cdf_svg, throughput_svg};
-use super::table::cells;
+use super::table::{cells, notes};
 use crate::figures::Report;
 
 fn escape(s: &str) -> String {
@@ -15,6 +16,27 @@ fn escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// `cells` as an HTML table, the first row as its header.
+fn push_table(html: &mut String, cells: &[Vec<String>]) {
+    html.push_str("<table>\n");
+    for (r, row) in cells.iter().enumerate() {
+        let tag = if r == 0 { "th" } else { "td" };
+        html.push_str("<tr>");
+        for cell in row {
+            let _ = write!(html, "<{tag}>{}</{tag}>", escape(cell));
+        }
+        html.push_str("</tr>\n");
+    }
+    html.push_str("</table>\n");
+}
+
+/// `lines` as preformatted text, if there are any.
+fn push_pre(html: &mut String, lines: &[String]) {
+    if !lines.is_empty() {
+        let _ = writeln!(html, "<pre>{}</pre>", escape(&lines.join("\n")));
+    }
 }
 
 /// Writes `DIR/index.html` (tables and inline charts) plus each chart as
@@ -37,19 +59,12 @@ pub(crate) fn write_html(report: &Report, dir: &Path) -> anyhow::Result<()> {
         let name = s.params.name();
         let _ = writeln!(
             html,
-            "<h2>{}</h2>\n<p>{}</p>\n<table>",
+            "<h2>{}</h2>\n<p>{}</p>",
             escape(name),
             escape(&s.description)
         );
-        for (r, row) in cells(s).iter().enumerate() {
-            let tag = if r == 0 { "th" } else { "td" };
-            html.push_str("<tr>");
-            for cell in row {
-                let _ = write!(html, "<{tag}>{}</{tag}>", escape(cell));
-            }
-            html.push_str("</tr>\n");
-        }
-        html.push_str("</table>\n");
+        push_table(&mut html, &cells(s));
+        push_pre(&mut html, &notes(s));
         if s.params.has_deliveries() {
             let cdf = cdf_svg(s)?;
             let tput = throughput_svg(s)?;
@@ -58,6 +73,24 @@ pub(crate) fn write_html(report: &Report, dir: &Path) -> anyhow::Result<()> {
             std::fs::write(dir.join(format!("{base}-throughput.svg")), &tput)?;
             let _ = writeln!(html, "<div class=\"charts\">{cdf}{tput}</div>");
         }
+    }
+    for (i, s) in report.saturation.iter().enumerate() {
+        let name = s.params.scenario.name();
+        let _ = writeln!(
+            html,
+            "<h2>find-max {}</h2>\n<p>{}; sustained = nothing lost and p99 &lt;= {} ms</p>",
+            escape(name),
+            escape(&s.description),
+            s.max_p99_ms
+        );
+        push_table(&mut html, &saturation::cells(s));
+        push_pre(&mut html, &saturation::step_lines(s));
+        let base = format!("max-{:02}-{name}", i + 1);
+        let p99 = saturation::p99_svg(s)?;
+        let max = saturation::max_svg(s)?;
+        std::fs::write(dir.join(format!("{base}-p99.svg")), &p99)?;
+        std::fs::write(dir.join(format!("{base}-sustained.svg")), &max)?;
+        let _ = writeln!(html, "<div class=\"charts\">{p99}{max}</div>");
     }
     html.push_str("</body></html>\n");
     let index = dir.join("index.html");

@@ -11,12 +11,17 @@
 mod failover;
 mod html;
 mod rows;
+mod saturation;
 mod svg;
 mod table;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests_saturation;
 
 use std::path::Path;
 
@@ -25,6 +30,7 @@ use anyhow::Context;
 use crate::figures::Report;
 
 pub(crate) use html::write_html;
+pub(crate) use saturation::saturation_table;
 pub(crate) use table::table;
 
 /// Writes the JSON file to `json` and the HTML report into `dir`, each

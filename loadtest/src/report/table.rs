@@ -4,9 +4,9 @@
 use std::fmt::Write as _;
 
 use super::rows::{Unit, rows};
-use crate::figures::{ScenarioReport, human};
+use crate::figures::{RunResult, ScenarioReport, human};
 
-fn format_value(unit: Unit, v: f64) -> String {
+pub(super) fn format_value(unit: Unit, v: f64) -> String {
     match unit {
         Unit::Rate => human(v),
         Unit::Micros => {
@@ -49,11 +49,29 @@ pub(super) fn cells(s: &ScenarioReport) -> Vec<Vec<String>> {
         }
     }
     let mut out = vec![header];
+    if s.results.iter().any(|r| r.failure.is_some()) {
+        let mut line = vec!["status".to_owned()];
+        for (i, r) in s.results.iter().enumerate() {
+            line.push(if r.failure.is_some() { "FAILED" } else { "ok" }.to_owned());
+            if i > 0 {
+                line.push(String::new());
+            }
+        }
+        out.push(line);
+    }
+    // A failed run has no figures: its zeros would read as measured.
+    let get = |row: &super::rows::Row, r: &RunResult| {
+        if r.failure.is_some() {
+            None
+        } else {
+            (row.get)(r)
+        }
+    };
     for row in rows(s) {
-        let first = s.results.first().and_then(|r| (row.get)(r));
+        let first = s.results.first().and_then(|r| get(&row, r));
         let mut line = vec![row.label.clone()];
         for (i, r) in s.results.iter().enumerate() {
-            let v = (row.get)(r);
+            let v = get(&row, r);
             line.push(v.map_or_else(|| "-".to_owned(), |v| format_value(row.unit, v)));
             if i > 0 {
                 let ratio = match (v, first) {
@@ -70,7 +88,22 @@ pub(super) fn cells(s: &ScenarioReport) -> Vec<Vec<String>> {
 
 /// The plain-text table of one scenario.
 pub(crate) fn table(s: &ScenarioReport) -> String {
-    let cells = cells(s);
+    let rounds = if s.rounds > 1 {
+        format!(", {} rounds merged", s.rounds)
+    } else {
+        String::new()
+    };
+    let mut out = format!("== {}: {}{rounds}\n", s.params.name(), s.description);
+    out.push_str(&render(&cells(s)));
+    run_notes(s, &mut out);
+    for line in notes(s) {
+        let _ = writeln!(out, "note: {line}");
+    }
+    out
+}
+
+/// `cells` as aligned columns, the header underlined.
+pub(super) fn render(cells: &[Vec<String>]) -> String {
     let ncols = cells.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..ncols)
         .map(|c| {
@@ -83,12 +116,6 @@ pub(crate) fn table(s: &ScenarioReport) -> String {
         })
         .collect();
     let mut out = String::new();
-    let rounds = if s.rounds > 1 {
-        format!(", {} rounds merged", s.rounds)
-    } else {
-        String::new()
-    };
-    let _ = writeln!(out, "== {}: {}{rounds}", s.params.name(), s.description);
     for (i, row) in cells.iter().enumerate() {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
@@ -105,6 +132,23 @@ pub(crate) fn table(s: &ScenarioReport) -> String {
             let _ = writeln!(out, "{}", "-".repeat(total));
         }
     }
+    out
+}
+
+/// What the table cannot show: every failed run's error, dead processes
+/// and their last lines, each prefixed by the target.
+pub(super) fn notes(s: &ScenarioReport) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in &s.results {
+        if let Some(f) = &r.failure {
+            out.extend(f.lines().iter().map(|l| format!("{}: {l}", r.target)));
+        }
+    }
+    out
+}
+
+/// The table's notes: failover rounds and failed subscribers.
+fn run_notes(s: &ScenarioReport, out: &mut String) {
     for r in &s.results {
         for line in super::failover::notes(r) {
             let _ = writeln!(out, "note: {}: {line}", r.target);
@@ -117,5 +161,4 @@ pub(crate) fn table(s: &ScenarioReport) -> String {
             );
         }
     }
-    out
 }

@@ -58,6 +58,7 @@ fn sample() -> Report {
             rounds: 1,
             results: vec![result("a", 1000.0), result("b<", 2000.0)],
         }],
+        saturation: Vec::new(),
     }
 }
 

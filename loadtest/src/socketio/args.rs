@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::node::Stack;
+use super::findmax::FindMaxArgs;
+use super::stack::{AdapterMode, Stack};
 use crate::figures::{SioParams, SioScenario};
 use crate::flags::{Bins, Output, Timing};
 
@@ -17,13 +18,23 @@ STACKS: each scenario runs on every stack in turn, in the order given; the repor
 each figure and its ratio to the first stack. For every scenario and stack the load \
 tester starts a broker on a free 127.0.0.1 port and --nodes server nodes as child \
 processes, each connected to the broker on its own free port, and spreads its clients \
-over them round-robin. Everything is stopped afterwards, also on error or Ctrl-C.
+over them round-robin. Everything is stopped afterwards, also on error or Ctrl-C. A \
+stack whose node or broker dies is reported as FAILED, with that process's exit status \
+and last lines, and the other stacks go on.
+
+FIND-MAX: with --find-max each scenario runs on each stack as a series of short steps \
+(--warmup, then --step-duration), each on a fresh cluster, the rate doubling from --rate \
+while the stack keeps up and halving while it does not, then bisected to --precision. A \
+step is sustained when nothing is lost, duplicated, reordered or unsent and p99 is \
+within --max-p99-ms (an unsustained step is run again --step-retries times); the report \
+gives each stack's highest sustained deliveries/s. At most --max-steps rates per stack, \
+and no step starts after --max-search-secs of a stack's search.
 
 Rust nodes are this executable run as `respub-loadtest sio-node` (socketioxide with \
 respub-socketio); Node nodes are `node sio_node.mjs` (socket.io 4.8 with \
-@socket.io/redis-adapter 8.3) from --node-dir, whose npm packages are installed with \
-`npm ci` when missing. respub-server is looked for next to this binary, then in PATH \
-(--respub-bin overrides); redis-server in PATH (--redis-bin).
+@socket.io/redis-adapter 8.3 over node-redis or ioredis) from --node-dir, whose npm \
+packages are installed with `npm ci` when missing. respub-server is looked for next to \
+this binary, then in PATH (--respub-bin overrides); redis-server in PATH (--redis-bin).
 
 MESSAGES: every emitter sends --rate messages per second on a fixed schedule, each \
 stamped with its scheduled send time, its emitter and a sequence number; every client \
@@ -73,6 +84,8 @@ pub(crate) struct SocketioArgs {
     #[command(flatten)]
     pub(crate) timing: Timing,
     #[command(flatten)]
+    pub(crate) find_max: FindMaxArgs,
+    #[command(flatten)]
     pub(crate) bins: Bins,
     /// Folder of sio_node.mjs and its package.json (default: loadtest/node
     /// of the source tree this binary was built from).
@@ -112,6 +125,9 @@ pub(crate) struct SioNodeArgs {
     /// How long a broadcast with acks waits for the clients' answers.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     pub(crate) ack_timeout_ms: u64,
+    /// The adapter mode.
+    #[arg(long, value_enum, default_value = "classic")]
+    pub(crate) mode: AdapterMode,
 }
 
 fn positive(s: &str) -> Result<f64, String> {

@@ -1,4 +1,4 @@
-//! The stacks under test and the clusters the load tester starts for them:
+//! The clusters the load tester starts for the stacks under test:
 //! a broker (through [`crate::target`]) and N Socket.IO nodes as child
 //! processes, each connected to the broker and listening on a free
 //! 127.0.0.1 port it reports with a `READY <port>` line.
@@ -14,28 +14,16 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use serde::Serialize;
 
+use super::stack::{Nodes, Stack};
 use crate::child::{Process, Stdin};
-use crate::target::{Running, ServerKind, Source, Target};
+use crate::target::{Running, Source, Target};
 
 /// How long a node may take to connect, subscribe and listen.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The npm packages `sio_node.mjs` imports.
-const NODE_PACKAGES: [&str; 3] = ["socket.io", "@socket.io/redis-adapter", "redis"];
-
-/// A Socket.IO server implementation with its broker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum Stack {
-    /// Rust nodes (socketioxide + respub-socketio) on respub.
-    Respub,
-    /// Rust nodes (socketioxide + respub-socketio) on redis-server.
-    RustRedis,
-    /// Node nodes (socket.io 4.8 + @socket.io/redis-adapter 8.3) on redis-server.
-    NodeRedis,
-}
+const NODE_PACKAGES: [&str; 4] = ["socket.io", "@socket.io/redis-adapter", "redis", "ioredis"];
 
 /// Which program a node runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,33 +32,6 @@ pub(crate) enum NodeKind {
     Rust,
     /// `node sio_node.mjs`.
     Node,
-}
-
-impl Stack {
-    /// The column header in the report.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Stack::Respub => "respub",
-            Stack::RustRedis => "rust-redis",
-            Stack::NodeRedis => "node-redis",
-        }
-    }
-
-    /// The broker it runs on.
-    pub(crate) fn broker(self) -> ServerKind {
-        match self {
-            Stack::Respub => ServerKind::Respub,
-            Stack::RustRedis | Stack::NodeRedis => ServerKind::Redis,
-        }
-    }
-
-    /// The nodes it runs.
-    pub(crate) fn nodes(self) -> NodeKind {
-        match self {
-            Stack::Respub | Stack::RustRedis => NodeKind::Rust,
-            Stack::NodeRedis => NodeKind::Node,
-        }
-    }
 }
 
 /// Where node programs come from.
@@ -143,25 +104,24 @@ impl Programs {
         }
     }
 
-    /// The command that starts one node of `kind` on the broker at `redis`.
-    fn command(&self, kind: NodeKind, redis: SocketAddr) -> Command {
+    /// The command that starts one node running `nodes` on the broker at
+    /// `redis`.
+    fn command(&self, nodes: Nodes, redis: SocketAddr) -> Command {
         let url = format!("redis://{redis}");
         let ack_ms = self.ack_timeout.as_millis().to_string();
-        match kind {
+        let mode = nodes.mode.flag();
+        match nodes.kind {
             NodeKind::Rust => {
                 let mut cmd = Command::new(&self.rust_exe);
-                cmd.args(["sio-node", "--redis", &url, "--ack-timeout-ms", &ack_ms]);
+                cmd.args(["sio-node", "--redis", &url, "--ack-timeout-ms", &ack_ms])
+                    .args(["--mode", mode]);
                 cmd
             }
             NodeKind::Node => {
                 let mut cmd = Command::new("node");
-                cmd.current_dir(&self.node_dir).args([
-                    "sio_node.mjs",
-                    "--redis",
-                    &url,
-                    "--ack-timeout",
-                    &ack_ms,
-                ]);
+                cmd.current_dir(&self.node_dir)
+                    .args(["sio_node.mjs", "--redis", &url, "--ack-timeout", &ack_ms])
+                    .args(["--client", nodes.client.flag(), "--mode", mode]);
                 cmd
             }
         }
@@ -181,6 +141,11 @@ impl Node {
     pub(crate) fn pid(&self) -> u32 {
         self.process.pid()
     }
+
+    /// Its process, to see whether it is still alive.
+    pub(crate) fn process(&mut self) -> &mut Process {
+        &mut self.process
+    }
 }
 
 /// A broker and its nodes. Fields drop in order: the nodes stop first, so
@@ -194,13 +159,14 @@ pub(crate) struct Cluster {
 }
 
 impl Cluster {
-    /// Starts `broker`, then `n` nodes of `kind` on it, all at once.
+    /// Starts `broker`, then `n` nodes running `nodes` on it, all at once.
     pub(crate) async fn start(
         broker: &Target,
-        kind: NodeKind,
+        nodes: impl Into<Nodes>,
         n: usize,
         programs: &Programs,
     ) -> anyhow::Result<Self> {
+        let nodes: Nodes = nodes.into();
         let broker = broker
             .start()
             .await
@@ -209,7 +175,7 @@ impl Cluster {
         for i in 0..n {
             let name = format!("sio-node-{}", i + 1);
             let process = Process::spawn(
-                programs.command(kind, broker.addr),
+                programs.command(nodes, broker.addr),
                 &name,
                 Stdin::Pipe,
                 true,

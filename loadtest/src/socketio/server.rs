@@ -1,6 +1,6 @@
 //! The Rust Socket.IO node the load tester starts for `--stack respub` and
 //! `--stack rust-redis`: socketioxide with the `respub-socketio` adapter
-//! (classic mode, the protocol of Node's `@socket.io/redis-adapter`), run
+//! (classic or sharded, the protocols of Node's `@socket.io/redis-adapter`), run
 //! as `respub-loadtest sio-node` in a child process of its own so that its
 //! CPU and memory are measured apart from the load tester's.
 //!
@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use futures_util::StreamExt;
-use respub_socketio::{Cluster, Config, FredDriver, RespubAdapter};
+use respub_socketio::{Cluster, Config, FredDriver, Mode, RespubAdapter};
 use serde_json::Value as Json;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Emitter;
@@ -45,11 +45,15 @@ type Io = SocketIo<RespubAdapter<Emitter>>;
 const SOCKET_BUFFER: usize = 16 * 1024;
 
 /// Runs the node until stdin closes.
-pub(crate) async fn serve(redis: &str, ack_timeout: Duration) -> anyhow::Result<()> {
+pub(crate) async fn serve(redis: &str, ack_timeout: Duration, mode: Mode) -> anyhow::Result<()> {
     let driver = FredDriver::connect(redis)
         .await
         .with_context(|| format!("connecting to the broker at {redis}"))?;
-    let cluster = Cluster::new(driver, Config::default());
+    let config = Config {
+        mode,
+        ..Config::default()
+    };
+    let cluster = Cluster::new(driver, config);
     let (svc, io) = SocketIo::builder()
         .max_buffer_size(SOCKET_BUFFER)
         .with_adapter::<RespubAdapter<_>>(cluster.clone())

@@ -32,7 +32,7 @@ fn in_process_broker() -> Target {
     }
 }
 
-fn params(scenario: SioScenario) -> SioParams {
+pub(super) fn params(scenario: SioScenario) -> SioParams {
     SioParams {
         scenario,
         nodes: 3,

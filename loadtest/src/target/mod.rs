@@ -209,6 +209,11 @@ impl Running {
         self.process.as_ref().map(Process::pid)
     }
 
+    /// The server's process, when the load tester started it.
+    pub(crate) fn process(&mut self) -> Option<&mut Process> {
+        self.process.as_mut()
+    }
+
     /// Kills a spawned server with SIGKILL now (a crash, for `failover`).
     pub(crate) fn kill(&mut self) -> anyhow::Result<()> {
         match &mut self.process {
