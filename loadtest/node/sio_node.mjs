@@ -1,7 +1,7 @@
 // The Node Socket.IO node that `respub-loadtest socketio --stack node-redis` starts:
 // socket.io 4.8 with @socket.io/redis-adapter 8.3 (classic createAdapter) over node-redis.
 //
-//   node sio_node.mjs --redis redis://127.0.0.1:6379 [--ack-timeout 10000]
+//   node sio_node.mjs --redis redis://127.0.0.1:6379 [--ack-timeout 10000] [--port 0]
 //
 // Same event contract as the Rust node (loadtest/src/socketio/server.rs):
 //
@@ -13,7 +13,7 @@
 //                               ack the number of answers
 //
 // Prints `READY <port>` once the adapter's subscriptions are confirmed by the broker and
-// the HTTP server listens on 127.0.0.1 (a free port). Exits when its stdin closes, which
+// the HTTP server listens on 127.0.0.1 (--port, or a free port when 0). Exits when its stdin closes, which
 // is also what happens when the load tester dies.
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
@@ -25,6 +25,7 @@ const { values: opts } = parseArgs({
   options: {
     redis: { type: "string", default: "redis://127.0.0.1:6379" },
     "ack-timeout": { type: "string", default: "10000" },
+    port: { type: "string", default: "0" },
   },
 });
 const ackTimeout = Number(opts["ack-timeout"]);
@@ -65,7 +66,7 @@ const barrier = `sio-node-barrier-${process.pid}`;
 await sub.subscribe(barrier, () => {});
 await sub.unsubscribe(barrier);
 
-httpServer.listen(0, "127.0.0.1", () => {
+httpServer.listen(Number(opts.port), "127.0.0.1", () => {
   console.log(`READY ${httpServer.address().port}`);
 });
 

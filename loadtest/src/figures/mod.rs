@@ -5,13 +5,17 @@
 //! modes and the report meet only here.
 
 mod failover;
+mod node_failure;
 mod params;
 mod run;
 
 use serde::Serialize;
 
 pub(crate) use failover::{FailoverFigures, FailoverParams, FailoverRound};
-pub(crate) use params::{LoadModel, Params, ScenarioKind, SioParams, SioScenario};
+pub(crate) use node_failure::NodeFailureFigures;
+pub(crate) use params::{
+    LoadModel, Params, ProxyKind, ScenarioKind, SioParams, SioScenario, Transport,
+};
 #[cfg(test)]
 pub(crate) use run::SeriesOut;
 pub(crate) use run::{

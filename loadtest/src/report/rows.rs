@@ -245,7 +245,37 @@ fn socketio_rows(scenario: &ScenarioReport, params: &SioParams) -> Vec<Row> {
             joins(r).map(|j| j.deliveries as f64)
         }));
     }
+    if params.scenario == SioScenario::NodeFailure {
+        rows.extend(super::node_failure::rows());
+    }
+    rows.extend(node_rows(scenario, params));
+    rows.push(figure("load tester CPU", Unit::Seconds, |r| {
+        r.loadtest_cpu_seconds
+    }));
+    rows
+}
+
+/// Where the clients were, then what the broker, the proxy and the nodes
+/// cost.
+fn node_rows(scenario: &ScenarioReport, params: &SioParams) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for i in 0..params.nodes {
+        rows.push(count(format!("node {} clients", i + 1), move |r| {
+            sio(r)
+                .and_then(|s| s.clients_per_node.get(i))
+                .map(|&n| n as f64)
+        }));
+    }
     rows.extend(process_rows("broker", |r| r.server.as_ref()));
+    if scenario
+        .results
+        .iter()
+        .any(|r| sio(r).is_some_and(|s| s.proxy.is_some()))
+    {
+        rows.extend(process_rows("proxy", |r| {
+            sio(r).and_then(|s| s.proxy.as_ref())
+        }));
+    }
     rows.extend(process_rows("nodes", move |r| {
         sio(r).and_then(|s| s.nodes_total.as_ref())
     }));
@@ -261,8 +291,5 @@ fn socketio_rows(scenario: &ScenarioReport, params: &SioParams) -> Vec<Row> {
             move |r| node(r, i).map(|n| n.peak_rss_bytes as f64),
         ));
     }
-    rows.push(figure("load tester CPU", Unit::Seconds, |r| {
-        r.loadtest_cpu_seconds
-    }));
     rows
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::node::Stack;
-use crate::figures::{SioParams, SioScenario};
+use crate::figures::{ProxyKind, SioParams, SioScenario, Transport};
 use crate::flags::{Bins, Output, Timing};
 
 /// `socketio` options.
@@ -70,6 +70,13 @@ pub(crate) struct SocketioArgs {
     /// Padding bytes added to each message (the stamp is about 30 bytes).
     #[arg(long, default_value_t = 0)]
     pub(crate) payload: usize,
+    /// How the clients talk to the nodes.
+    #[arg(long, value_enum, default_value = "websocket")]
+    pub(crate) transport: Transport,
+    /// A load balancer to start in front of the nodes, sticky by source
+    /// address; each client then connects from its own 127.x address.
+    #[arg(long, value_enum, default_value = "none")]
+    pub(crate) proxy: ProxyKind,
     #[command(flatten)]
     pub(crate) timing: Timing,
     #[command(flatten)]
@@ -95,6 +102,8 @@ impl SocketioArgs {
             churners: self.churners,
             rate: self.rate,
             payload: self.payload,
+            transport: self.transport,
+            proxy: self.proxy,
             duration: Duration::from_secs_f64(self.timing.duration),
             warmup: Duration::from_secs_f64(self.timing.warmup),
             messages: self.timing.messages,
@@ -112,6 +121,9 @@ pub(crate) struct SioNodeArgs {
     /// How long a broadcast with acks waits for the clients' answers.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     pub(crate) ack_timeout_ms: u64,
+    /// The port to listen on, on 127.0.0.1 (0: a free one).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) port: u16,
 }
 
 fn positive(s: &str) -> Result<f64, String> {

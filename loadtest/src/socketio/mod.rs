@@ -12,8 +12,11 @@ mod args;
 mod client;
 mod codec;
 mod emitter;
+mod failure;
 mod layout;
 mod node;
+mod polling;
+mod proxy;
 mod receiver;
 pub(crate) mod server;
 mod tally;
@@ -27,7 +30,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::figures::{Report, ScenarioParams, ScenarioReport};
+use crate::figures::{Report, ScenarioParams, ScenarioReport, SioScenario};
 use crate::progress::progress_bar;
 
 pub(crate) use args::{SioNodeArgs, SocketioArgs};
@@ -65,12 +68,18 @@ pub(crate) async fn run(
                 show_progress,
                 format!("{} on {}", scenario.name(), stack.name()),
             );
-            let cluster = node::Cluster::start(broker, stack.nodes(), params.nodes, &programs)
+            let mut cluster = node::Cluster::start(broker, stack.nodes(), params.nodes, &programs)
                 .await
                 .with_context(|| format!("starting the {} cluster", stack.name()))?;
-            let result = workload::run(&params, &cluster, &bar)
-                .await
-                .with_context(|| format!("{} on {}", scenario.name(), stack.name()));
+            let addrs: Vec<_> = cluster.nodes.iter().map(|n| n.addr).collect();
+            cluster.proxy = proxy::Proxy::start(params.proxy, &addrs).await?;
+            let result = match scenario {
+                SioScenario::NodeFailure => {
+                    failure::run(&params, &mut cluster, &programs, stack.nodes(), &bar).await
+                }
+                _ => workload::run(&params, &cluster, &bar).await,
+            }
+            .with_context(|| format!("{} on {}", scenario.name(), stack.name()));
             bar.finish_and_clear();
             drop(cluster);
             let mut result = result?;

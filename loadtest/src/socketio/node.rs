@@ -20,7 +20,7 @@ use crate::child::{Process, Stdin};
 use crate::target::{Running, ServerKind, Source, Target};
 
 /// How long a node may take to connect, subscribe and listen.
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The npm packages `sio_node.mjs` imports.
 const NODE_PACKAGES: [&str; 3] = ["socket.io", "@socket.io/redis-adapter", "redis"];
@@ -145,12 +145,19 @@ impl Programs {
 
     /// The command that starts one node of `kind` on the broker at `redis`.
     fn command(&self, kind: NodeKind, redis: SocketAddr) -> Command {
+        self.command_on(kind, redis, 0)
+    }
+
+    /// The same, listening on `port` (0: a free one).
+    pub(super) fn command_on(&self, kind: NodeKind, redis: SocketAddr, port: u16) -> Command {
         let url = format!("redis://{redis}");
         let ack_ms = self.ack_timeout.as_millis().to_string();
+        let port = port.to_string();
         match kind {
             NodeKind::Rust => {
                 let mut cmd = Command::new(&self.rust_exe);
                 cmd.args(["sio-node", "--redis", &url, "--ack-timeout-ms", &ack_ms]);
+                cmd.args(["--port", &port]);
                 cmd
             }
             NodeKind::Node => {
@@ -161,6 +168,8 @@ impl Programs {
                     &url,
                     "--ack-timeout",
                     &ack_ms,
+                    "--port",
+                    &port,
                 ]);
                 cmd
             }
@@ -173,7 +182,7 @@ impl Programs {
 pub(crate) struct Node {
     /// Where its clients connect.
     pub(crate) addr: SocketAddr,
-    process: Process,
+    pub(super) process: Process,
 }
 
 impl Node {
@@ -187,6 +196,8 @@ impl Node {
 /// none of them sees its broker vanish and starts reconnecting.
 #[derive(Debug)]
 pub(crate) struct Cluster {
+    /// A balancer in front of the nodes (`--proxy`), stopped first.
+    pub(crate) proxy: Option<super::proxy::Proxy>,
     /// The nodes, in the order clients are spread over them.
     pub(crate) nodes: Vec<Node>,
     /// The broker.
@@ -232,7 +243,11 @@ impl Cluster {
                 process,
             });
         }
-        Ok(Self { nodes, broker })
+        Ok(Self {
+            proxy: None,
+            nodes,
+            broker,
+        })
     }
 }
 

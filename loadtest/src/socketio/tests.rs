@@ -11,7 +11,7 @@ use indicatif::ProgressBar;
 
 use super::node::{Cluster, NodeKind, Programs};
 use super::workload;
-use crate::figures::{SioParams, SioScenario};
+use crate::figures::{ProxyKind, SioParams, SioScenario, Transport};
 use crate::target::{Source, Target};
 
 /// Failure guard only: a healthy run takes a few seconds.
@@ -43,6 +43,8 @@ fn params(scenario: SioScenario) -> SioParams {
         churners: 0,
         rate: 500.0,
         payload: 16,
+        transport: Transport::Websocket,
+        proxy: ProxyKind::None,
         duration: Duration::from_secs(60),
         warmup: Duration::ZERO,
         messages: Some(40),
