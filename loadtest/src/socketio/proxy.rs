@@ -38,13 +38,18 @@ const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pause between two connection attempts while the proxy starts.
 const READY_STEP: Duration = Duration::from_millis(20);
 
-/// Connections the proxy accepts: each polling client holds two, and
-/// nginx one more to the node for each.
-const MAX_CONNECTIONS: usize = 200_000;
+/// The descriptors the proxy may open: as many as this process may (its
+/// limit is inherited). A proxied connection takes two.
+fn max_files() -> u64 {
+    rlimit::Resource::NOFILE
+        .get()
+        .map_or(1024, |(soft, _)| soft)
+        .min(1 << 20)
+}
 
 /// nginx's configuration for a proxy on `port` in front of `nodes`, with
 /// every file it writes under `dir`.
-pub(crate) fn nginx_conf(dir: &Path, port: u16, nodes: &[SocketAddr]) -> String {
+pub(crate) fn nginx_conf(dir: &Path, port: u16, nodes: &[SocketAddr], files: u64) -> String {
     let d = dir.display();
     let mut servers = String::new();
     for n in nodes {
@@ -55,7 +60,7 @@ pub(crate) fn nginx_conf(dir: &Path, port: u16, nodes: &[SocketAddr]) -> String 
 worker_rlimit_nofile {files};
 error_log {d}/error.log warn;
 pid {d}/nginx.pid;
-events {{ worker_connections {MAX_CONNECTIONS}; }}
+events {{ worker_connections {connections}; }}
 http {{
     access_log off;
     client_body_temp_path {d}/body;
@@ -84,14 +89,16 @@ http {{
     }}
 }}
 ",
-        files = MAX_CONNECTIONS * 2,
+        connections = files.saturating_sub(64).max(64),
     )
 }
 
 /// HAProxy's configuration for a proxy on `port` in front of `nodes`.
 /// Health checks every 200 ms take a killed node out of the hash; until
-/// then a refused connection is retried on another node.
-pub(crate) fn haproxy_conf(port: u16, nodes: &[SocketAddr]) -> String {
+/// then a refused connection is retried on another node at once
+/// (`option redispatch 1`; by default only the last of the retries,
+/// each after a one-second turn-around, would be).
+pub(crate) fn haproxy_conf(port: u16, nodes: &[SocketAddr], files: u64) -> String {
     let mut servers = String::new();
     for (i, n) in nodes.iter().enumerate() {
         let _ = writeln!(
@@ -102,7 +109,7 @@ pub(crate) fn haproxy_conf(port: u16, nodes: &[SocketAddr]) -> String {
     }
     format!(
         "global
-    maxconn {MAX_CONNECTIONS}
+    maxconn {maxconn}
     nbthread 1
 defaults
     mode http
@@ -111,7 +118,7 @@ defaults
     timeout server 1h
     timeout tunnel 1h
     timeout http-keep-alive 1h
-    option redispatch
+    option redispatch 1
     retries 3
 frontend clients
     bind 127.0.0.1:{port}
@@ -120,7 +127,8 @@ backend nodes
     balance source
     hash-type consistent
     http-response set-header {NODE_HEADER} %si:%sp
-{servers}"
+{servers}",
+        maxconn = (files.saturating_sub(64) / 2).max(32),
     )
 }
 
@@ -161,7 +169,7 @@ impl Proxy {
         let conf = dir.path().join("proxy.conf");
         let (cmd, name) = match kind {
             ProxyKind::Nginx => {
-                std::fs::write(&conf, nginx_conf(dir.path(), port, nodes))?;
+                std::fs::write(&conf, nginx_conf(dir.path(), port, nodes, max_files()))?;
                 let mut cmd = Command::new("/usr/sbin/nginx");
                 cmd.arg("-p")
                     .arg(dir.path())
@@ -173,7 +181,7 @@ impl Proxy {
                 (cmd, "nginx")
             }
             _ => {
-                std::fs::write(&conf, haproxy_conf(port, nodes))?;
+                std::fs::write(&conf, haproxy_conf(port, nodes, max_files()))?;
                 let mut cmd = Command::new("/usr/sbin/haproxy");
                 cmd.arg("-f").arg(&conf).arg("-db");
                 (cmd, "haproxy")
@@ -271,7 +279,9 @@ mod tests {
 
     #[test]
     fn nginx_hashes_the_whole_source_address_and_keeps_its_files_in_its_folder() {
-        let conf = nginx_conf(Path::new("/tmp/p"), 8080, &nodes());
+        let conf = nginx_conf(Path::new("/tmp/p"), 8080, &nodes(), 20_000);
+        assert!(conf.contains("worker_rlimit_nofile 20000;"));
+        assert!(conf.contains("worker_connections 19936;"));
         assert!(conf.contains("hash $remote_addr consistent;"));
         assert!(
             !conf.contains("ip_hash"),
@@ -293,9 +303,11 @@ mod tests {
 
     #[test]
     fn haproxy_balances_by_source_with_a_consistent_hash() {
-        let conf = haproxy_conf(8080, &nodes());
+        let conf = haproxy_conf(8080, &nodes(), 20_000);
+        assert!(conf.contains("maxconn 9968\n"));
         assert!(conf.contains("balance source\n"));
         assert!(conf.contains("hash-type consistent\n"));
+        assert!(conf.contains("option redispatch 1\n"));
         assert!(conf.contains("bind 127.0.0.1:8080\n"));
         assert!(conf.contains("server n1 127.0.0.1:4001 check"));
         assert!(conf.contains("server n2 127.0.0.1:4002 check"));

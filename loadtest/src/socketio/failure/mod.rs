@@ -29,11 +29,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::layout::layout;
 use super::node::{Cluster, NodeKind, Programs};
+use super::proxy::{proxy_cost, proxy_mark};
 use super::receiver::Shared;
-use super::tally::{add_clients, add_emitters, set_targets};
+use super::tally::{add_clients, add_emitters, set_cost, set_targets};
 use super::workload;
 use crate::figures::{RunResult, SioFigures, SioParams};
-use crate::measure::Clock;
+use crate::measure::{Clock, Mark};
 use crate::progress::spawn_ticker;
 use supervise::{Reroute, Supervised, supervise};
 
@@ -83,6 +84,11 @@ pub(crate) async fn run(
         })
     };
     let emitters = workload::spawn_emitters(params, &layout, &handles, &clock, None)?;
+    // The broker's, the proxy's and the load tester's CPU over the whole
+    // run (the nodes' would miss the killed one's).
+    let broker_mark = cluster.broker.pid().and_then(|p| Mark::take(p).ok());
+    let proxy_mark = proxy_mark(cluster);
+    let self_mark = Mark::take(std::process::id()).ok();
     let route = Reroute {
         proxy: cluster.proxy.as_ref().map(|p| p.addr),
         nodes: cluster.nodes.iter().map(|n| n.addr).collect(),
@@ -103,6 +109,8 @@ pub(crate) async fn run(
     let mut result = RunResult::default();
     let (checked, cross_node_expected) = set_targets(&layout, &shared, &sent, &mut result);
     drain(&shared, checked, params.drain_timeout).await;
+    let broker_end = broker_mark.and_then(|m| Some((m, m.since().ok()?)));
+    result.loadtest_cpu_seconds = self_mark.and_then(|m| m.since().ok()).map(|(cpu, _)| cpu);
     stop_clients.cancel();
     ticker.abort();
 
@@ -124,11 +132,13 @@ pub(crate) async fn run(
     let cross_node_delivered = add_clients(finished, &layout, &sent, &mut result);
     let published = add_emitters(&sent, &mut result);
     result.set_traffic(shared.deliveries()?, &published, &clock, publish_end_ns);
+    set_cost(&mut result, broker_end, &[], Vec::new());
     result.sio = Some(SioFigures {
         clients: layout.clients.len(),
         clients_per_node: tally::initial_spread(&layout, cluster.nodes.len()),
         cross_node_delivered,
         cross_node_expected,
+        proxy: proxy_cost(proxy_mark, result.delivered),
         node_failure: Some(figures),
         ..SioFigures::default()
     });

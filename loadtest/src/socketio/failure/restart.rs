@@ -42,12 +42,14 @@ pub(super) async fn fail_and_restart(
     tokio::time::sleep_until(clock.instant(clock.warm_end_ns + third)).await;
     let node = cluster.nodes.get_mut(killed).context("no node to kill")?;
     let addr = node.addr;
-    node.process.kill()?;
+    // Before the signal: the clients may see their connections close
+    // before the reaping `kill` returns.
     let mut t = Timeline {
         killed,
         kill_ns: clock.now_ns(),
         ..Timeline::default()
     };
+    node.process.kill()?;
     tokio::time::sleep_until(clock.instant(clock.warm_end_ns + 2 * third)).await;
     t.restart_ns = clock.now_ns();
     let cmd = programs.command_on(kind, cluster.broker.addr, addr.port());
