@@ -13,11 +13,12 @@ pub(crate) struct NodeFailureFigures {
     pub(crate) killed_node: usize,
     /// Clients on it when it was killed.
     pub(crate) clients_on_killed: usize,
-    /// Of those, connected again before the restart.
+    /// Of those, back (room join answered) before the restart.
     pub(crate) reconnected: usize,
     /// Kill to the client seeing its connection fail.
     pub(crate) noticed: LatencySummary,
-    /// Kill to the Socket.IO handshake done on another node.
+    /// Kill to the Socket.IO handshake, on another node, of the
+    /// connection that held.
     pub(crate) reconnect: LatencySummary,
     /// Kill to the client's room join acknowledged there.
     pub(crate) rejoin: LatencySummary,
@@ -42,6 +43,8 @@ pub(crate) struct NodeFailureFigures {
     /// Reconnections after the restart (polling clients a balancer sends
     /// back to the restarted node, which does not know their sessions).
     pub(crate) reconnections_after_restart: usize,
-    /// Requests (room joins after reconnecting) that got no answer.
+    /// Room joins after reconnecting that got no answer because the new
+    /// connection failed first: a balancer sent one of the new session's
+    /// requests to a node that does not know it.
     pub(crate) requests_unanswered: u64,
 }

@@ -215,15 +215,16 @@ pub(crate) async fn resume<H: Handler>(
             });
         }
     };
+    // Before the task starts: the caller may read what this records.
+    handler.on_node(match &conn {
+        Conn::Ws((_, node)) => *node,
+        Conn::Polling(p) => p.node,
+    });
     Ok(tokio::spawn(async move {
         let mut session = Session::default();
         let driven = match conn {
-            Conn::Ws((ws, node)) => {
-                handler.on_node(node);
-                drive(ws, &mut queue.0, &mut handler, &mut session, stop).await
-            }
+            Conn::Ws((ws, _)) => drive(ws, &mut queue.0, &mut handler, &mut session, stop).await,
             Conn::Polling(p) => {
-                handler.on_node(p.node);
                 super::polling::drive(p, &mut queue.0, &mut handler, &mut session, stop).await
             }
         };

@@ -93,6 +93,13 @@ impl Reroute {
 /// What a supervised client ends with.
 pub(super) type Supervised = (Finished<Receiver>, Vec<Outage>);
 
+/// A new connection, still up or already over (it failed before its
+/// room join was answered).
+enum Connection {
+    Running(tokio::task::JoinHandle<Finished<Watched>>),
+    Ended(Result<Finished<Watched>, tokio::task::JoinError>),
+}
+
 /// Reconnects `finished`'s client until a connection holds or `stop`;
 /// returns the new connection's task and its outage so far.
 async fn reconnect(
@@ -100,7 +107,7 @@ async fn reconnect(
     handle: &Handle,
     route: &Reroute,
     stop: &CancellationToken,
-) -> Result<(tokio::task::JoinHandle<Finished<Watched>>, Outage), Finished<Receiver>> {
+) -> Result<(Connection, Outage), Finished<Receiver>> {
     let Finished { handler, queue, .. } = finished;
     let clock = handler.shared.clock.get().cloned();
     let now = || clock.as_ref().map_or(0, Clock::now_ns);
@@ -126,10 +133,10 @@ async fn reconnect(
                                 outage.joined_ns = Some(now());
                             }
                         }
-                        _ = &mut task => {}
+                        ended = &mut task => return Ok((Connection::Ended(ended), outage)),
                     }
                 }
-                return Ok((task, outage));
+                return Ok((Connection::Running(task), outage));
             }
             Err(f) => {
                 (watched, queue) = (f.handler, f.queue);
@@ -159,8 +166,12 @@ pub(super) async fn supervise(
     let mut outages = Vec::new();
     while finished.failure.is_some() && !stop.is_cancelled() {
         match reconnect(finished, &handle, &route, &stop).await {
-            Ok((task, mut outage)) => {
-                let f = task.await.context("client task")?;
+            Ok((connection, mut outage)) => {
+                let f = match connection {
+                    Connection::Running(task) => task.await,
+                    Connection::Ended(ended) => ended,
+                }
+                .context("client task")?;
                 outage.first_ns = f.handler.first_ns;
                 outages.push(outage);
                 finished = Finished {

@@ -69,35 +69,37 @@ pub(super) fn figures(
             .map(|(d, r)| ms(d.saturating_sub(r))),
         ..NodeFailureFigures::default()
     };
-    // The first outage of each of the killed node's clients.
-    let mut first = Vec::new();
+    // Per client of the killed node: when it first saw its connection
+    // fail, and the reconnection that held (its room join answered); one
+    // before it may have failed, when a balancer sent a request of the new
+    // session to a node that does not know it.
+    let (mut first, mut held) = (Vec::new(), Vec::new());
     for (i, &(handler, outages)) in ended.iter().enumerate() {
-        let during = outages.iter().find(before_restart);
+        let during: Vec<&Outage> = outages.iter().filter(before_restart).collect();
         if on_killed(i) {
             f.clients_on_killed += 1;
             f.lost_by_killed_clients += missed(handler, layout, sent, |_| true);
-            if let Some(o) = during {
-                first.push(*o);
-                f.reconnected += usize::from(o.connected_ns.is_some_and(|c| c < t.restart_ns));
-                f.requests_unanswered += u64::from(o.joined_ns.is_none());
+            first.extend(during.first().map(|o| o.down_ns));
+            if let Some(o) = during.iter().find(|o| o.joined_ns.is_some()) {
+                held.push(**o);
+                f.reconnected += 1;
             }
+            f.requests_unanswered += during
+                .iter()
+                .filter(|o| o.connected_ns.is_some() && o.joined_ns.is_none())
+                .count() as u64;
         } else {
             f.lost_by_others += missed(handler, layout, sent, |e| !on_killed(e));
             f.lost_by_others_from_killed_emitters += missed(handler, layout, sent, on_killed);
-            f.others_disconnected += usize::from(during.is_some());
+            f.others_disconnected += usize::from(!during.is_empty());
         }
         f.reconnections_after_restart +=
             outages.iter().filter(|o| o.down_ns >= t.restart_ns).count();
     }
-    let since_kill = |get: fn(&Outage) -> Option<u64>| {
-        summary(
-            first
-                .iter()
-                .filter_map(get)
-                .map(|ns| ns.saturating_sub(t.kill_ns)),
-        )
-    };
-    f.noticed = since_kill(|o| Some(o.down_ns))?;
+    let after_kill = |ns: u64| ns.saturating_sub(t.kill_ns);
+    f.noticed = summary(first.into_iter().map(after_kill))?;
+    let since_kill =
+        |get: fn(&Outage) -> Option<u64>| summary(held.iter().filter_map(get).map(after_kill));
     f.reconnect = since_kill(|o| o.connected_ns)?;
     f.rejoin = since_kill(|o| o.joined_ns)?;
     f.first_message = since_kill(|o| o.first_ns)?;
