@@ -17,7 +17,9 @@ STACKS: each scenario runs on every stack in turn, in the order given; the repor
 each figure and its ratio to the first stack. For every scenario and stack the load \
 tester starts a broker on a free 127.0.0.1 port and --nodes server nodes as child \
 processes, each connected to the broker on its own free port, and spreads its clients \
-over them round-robin. Everything is stopped afterwards, also on error or Ctrl-C.
+over them round-robin, or starts --proxy in front of them, sticky by source address, \
+each client connecting from its own 127.x address. Everything is stopped afterwards, \
+also on error or Ctrl-C.
 
 Rust nodes are this executable run as `respub-loadtest sio-node` (socketioxide with \
 respub-socketio); Node nodes are `node sio_node.mjs` (socket.io 4.8 with \

@@ -5,8 +5,10 @@
 //!
 //! For each scenario and each stack the load tester starts a broker and N
 //! nodes as child processes, spreads its own Socket.IO clients over the
-//! nodes round-robin (as a sticky load balancer would), has some clients
-//! emit on an open-loop schedule and checks what every client receives.
+//! nodes round-robin (as a sticky load balancer would) or through a real
+//! balancer ([`proxy`]), over websockets or long-polling ([`polling`]), has
+//! some clients emit on an open-loop schedule and checks what every client
+//! receives; `node-failure` ([`failure`]) kills a node meanwhile.
 
 mod args;
 mod client;
