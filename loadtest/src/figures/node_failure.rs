@@ -13,7 +13,7 @@ pub(crate) struct NodeFailureFigures {
     pub(crate) killed_node: usize,
     /// Clients on it when it was killed.
     pub(crate) clients_on_killed: usize,
-    /// Of those, back (room join answered) before the restart.
+    /// Of those, back (room join answered) by the end of the run.
     pub(crate) reconnected: usize,
     /// Kill to the client seeing its connection fail.
     pub(crate) noticed: LatencySummary,
