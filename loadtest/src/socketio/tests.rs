@@ -367,3 +367,22 @@ async fn a_killed_node_s_clients_come_back_and_the_others_lose_nothing() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_accepts_connections_once_started_and_stops_with_its_cluster() {
+    let programs = programs();
+    assert!(Proxy::start(ProxyKind::None, &[]).await.unwrap().is_none());
+    for kind in [ProxyKind::Nginx, ProxyKind::Haproxy] {
+        let mut cluster = Cluster::start(&in_process_broker(), NodeKind::Rust, 2, &programs)
+            .await
+            .unwrap();
+        let addrs: Vec<_> = cluster.nodes.iter().map(|n| n.addr).collect();
+        cluster.proxy = Proxy::start(kind, &addrs).await.unwrap();
+        let proxy = cluster.proxy.as_ref().unwrap();
+        let pid = proxy.pid();
+        tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+        assert!(!gone(pid), "{kind:?}");
+        drop(cluster);
+        assert!(gone(pid), "{kind:?} outlived its cluster");
+    }
+}
