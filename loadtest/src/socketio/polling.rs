@@ -268,6 +268,48 @@ mod tests {
         assert_eq!(split("").count(), 0);
     }
 
+    /// Records the events it is handed.
+    #[derive(Default)]
+    struct Events(Vec<String>);
+
+    impl Handler for Events {
+        fn on_event(&mut self, json: &str) -> anyhow::Result<()> {
+            self.0.push(json.to_owned());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_payload_s_pings_events_and_acks_get_their_answers() {
+        // What a long-poll GET may bring at once: a ping, an event the
+        // server wants acknowledged, one it does not, and the ack of the
+        // client's request 0.
+        let payload = "2\u{1e}425[\"q\",1]\u{1e}42[\"m\",2]\u{1e}430[\"ok\"]";
+        let (mut session, mut events) = (Session::default(), Events::default());
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        let request = session.outbound(Out::Request {
+            event: "join",
+            args: "\"r0\"".into(),
+            reply: tx,
+        });
+        assert_eq!(request, "420[\"join\",\"r0\"]");
+        let answers: Vec<String> = split(payload)
+            .filter_map(|p| session.inbound(p, &mut events).unwrap())
+            .collect();
+        assert_eq!(answers, ["3", "435[1]"], "the pong, then the ack");
+        assert_eq!(join(&answers), "3\u{1e}435[1]", "one POST carries both");
+        assert_eq!(events.0, ["[\"q\",1]", "[\"m\",2]"]);
+        assert_eq!(rx.try_recv().unwrap().json, "[\"ok\"]");
+        assert!(
+            session.inbound("430[]", &mut events).is_err(),
+            "answered twice"
+        );
+        assert!(
+            session.inbound("1", &mut events).is_err(),
+            "closed by the server"
+        );
+    }
+
     #[test]
     fn the_handshake_payload_gives_the_session_id() {
         let open = r#"0{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
