@@ -2,7 +2,7 @@
 // socket.io 4.8 with @socket.io/redis-adapter 8.3 over node-redis or ioredis, classic
 // (createAdapter) or sharded (createShardedAdapter).
 //
-//   node sio_node.mjs --redis redis://127.0.0.1:6379 [--ack-timeout 10000]
+//   node sio_node.mjs --redis redis://127.0.0.1:6379 [--ack-timeout 10000] [--port 0]
 //       [--client node-redis|ioredis] [--mode classic|static|dynamic|dynamic-private]
 //
 // Same event contract as the Rust node (loadtest/src/socketio/server.rs):
@@ -15,7 +15,7 @@
 //                               ack the number of answers
 //
 // Prints `READY <port>` once the adapter's subscriptions are confirmed by the broker and
-// the HTTP server listens on 127.0.0.1 (a free port). Exits when its stdin closes, which
+// the HTTP server listens on 127.0.0.1 (--port, or a free port when 0). Exits when its stdin closes, which
 // is also what happens when the load tester dies.
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
@@ -28,6 +28,7 @@ const { values: opts } = parseArgs({
     "ack-timeout": { type: "string", default: "10000" },
     client: { type: "string", default: "node-redis" },
     mode: { type: "string", default: "classic" },
+    port: { type: "string", default: "0" },
   },
 });
 const ackTimeout = Number(opts["ack-timeout"]);
@@ -113,7 +114,7 @@ io.on("connection", (socket) => {
 // The adapter of "/" is created with the server; make sure its subscriptions are in.
 await barrier();
 
-httpServer.listen(0, "127.0.0.1", () => {
+httpServer.listen(Number(opts.port), "127.0.0.1", () => {
   console.log(`READY ${httpServer.address().port}`);
 });
 

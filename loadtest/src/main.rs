@@ -111,7 +111,7 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
         }
         Command::SioNode(args) => {
             let ack_timeout = Duration::from_millis(args.ack_timeout_ms);
-            socketio::server::serve(&args.redis, ack_timeout, args.mode.config()).await
+            socketio::server::serve(&args.redis, ack_timeout, args.mode.config(), args.port).await
         }
     }
 }

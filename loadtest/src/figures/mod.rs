@@ -6,6 +6,7 @@
 
 mod failover;
 mod failure;
+mod node_failure;
 mod params;
 mod run;
 mod saturation;
@@ -14,7 +15,10 @@ use serde::Serialize;
 
 pub(crate) use failover::{FailoverFigures, FailoverParams, FailoverRound};
 pub(crate) use failure::{Exited, Failure};
-pub(crate) use params::{LoadModel, Params, ScenarioKind, SioParams, SioScenario};
+pub(crate) use node_failure::NodeFailureFigures;
+pub(crate) use params::{
+    LoadModel, Params, ProxyKind, ScenarioKind, SioParams, SioScenario, Transport,
+};
 #[cfg(test)]
 pub(crate) use run::SeriesOut;
 pub(crate) use run::{

@@ -175,6 +175,10 @@ pub(crate) enum SioScenario {
     Acks,
     /// `rooms`, while churner clients join and leave rooms.
     JoinStorm,
+    /// `rooms` while one node is killed with SIGKILL a third into the
+    /// measured time and restarted on its port at two thirds; its clients
+    /// reconnect elsewhere and rejoin their rooms.
+    NodeFailure,
 }
 
 impl SioScenario {
@@ -185,13 +189,40 @@ impl SioScenario {
             SioScenario::Broadcast => "broadcast",
             SioScenario::Acks => "acks",
             SioScenario::JoinStorm => "join-storm",
+            SioScenario::NodeFailure => "node-failure",
         }
     }
 
     /// Whether clients are members of rooms (else everyone hears everything).
     pub(crate) fn has_rooms(self) -> bool {
-        matches!(self, SioScenario::Rooms | SioScenario::JoinStorm)
+        matches!(
+            self,
+            SioScenario::Rooms | SioScenario::JoinStorm | SioScenario::NodeFailure
+        )
     }
+}
+
+/// How the `socketio` clients talk to their nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Transport {
+    /// One websocket per client (what socket.io-client upgrades to).
+    Websocket,
+    /// Engine.IO HTTP long-polling only: a long-poll GET always waiting,
+    /// POSTs for what the client sends.
+    Polling,
+}
+
+/// What stands between the `socketio` clients and the nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ProxyKind {
+    /// Clients connect to the nodes directly, spread round-robin.
+    None,
+    /// nginx, `hash $remote_addr consistent`.
+    Nginx,
+    /// HAProxy, `balance source`.
+    Haproxy,
 }
 
 /// Everything that defines one scenario run.
@@ -215,6 +246,10 @@ pub(crate) struct SioParams {
     pub(crate) rate: f64,
     /// Padding bytes in each message, after the stamp.
     pub(crate) payload: usize,
+    /// Websocket or long-polling.
+    pub(crate) transport: Transport,
+    /// A balancer in front of the nodes, or none.
+    pub(crate) proxy: ProxyKind,
     /// Measured sending time, after the warm-up.
     #[serde(serialize_with = "secs")]
     pub(crate) duration: Duration,
@@ -258,9 +293,20 @@ impl SioParams {
                 .unwrap_or_default()
         );
         let n = self.nodes;
+        let via = match (self.transport, self.proxy) {
+            (Transport::Websocket, ProxyKind::None) => String::new(),
+            (t, ProxyKind::None) => format!(", {t:?} direct").to_lowercase(),
+            (t, p) => format!(", {t:?} through {p:?}").to_lowercase(),
+        };
+        let load = format!("{load}{via}");
         match self.scenario {
             SioScenario::Rooms => format!(
                 "{n} nodes, {} rooms x {} members, {load}, {time}",
+                self.rooms, self.members
+            ),
+            SioScenario::NodeFailure => format!(
+                "{n} nodes, {} rooms x {} members, {load}, {time}; node {n} killed (SIGKILL) \
+                 at 1/3 of the measured time, restarted at 2/3",
                 self.rooms, self.members
             ),
             SioScenario::JoinStorm => format!(

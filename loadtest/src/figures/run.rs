@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{FailoverFigures, Failure};
+use super::{FailoverFigures, Failure, NodeFailureFigures};
 use crate::measure::{self, Clock, Deliveries, Latency, LatencySummary, SeqReport, Series};
 
 /// The server's own cost, for targets the load tester started.
@@ -289,6 +289,11 @@ pub(crate) struct IdleFigures {
 pub(crate) struct SioFigures {
     /// Client connections, churners included.
     pub(crate) clients: usize,
+    /// Clients per node, by where they connected (through a proxy: where
+    /// the proxy sent them).
+    pub(crate) clients_per_node: Vec<usize>,
+    /// CPU and memory of the proxy in front of the nodes, if any.
+    pub(crate) proxy: Option<ServerFigures>,
     /// CPU and memory of each node.
     pub(crate) nodes: Vec<ServerFigures>,
     /// The nodes together: CPU and RSS summed.
@@ -302,6 +307,8 @@ pub(crate) struct SioFigures {
     pub(crate) acks: Option<AckFigures>,
     /// `join-storm` only.
     pub(crate) joins: Option<JoinFigures>,
+    /// `node-failure` only.
+    pub(crate) node_failure: Option<NodeFailureFigures>,
 }
 
 /// `acks` figures.

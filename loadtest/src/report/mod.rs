@@ -10,6 +10,7 @@
 
 mod failover;
 mod html;
+mod node_failure;
 mod rows;
 mod saturation;
 mod svg;

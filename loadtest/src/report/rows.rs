@@ -211,13 +211,19 @@ fn socketio_rows(scenario: &ScenarioReport, params: &SioParams) -> Vec<Row> {
         count("expected deliveries", |r| {
             Some(r.expected_deliveries as f64)
         }),
-        count("cross-node incl. warm-up", |r| {
-            sio(r).map(|s| s.cross_node_delivered as f64)
-        }),
-        count("cross-node expected", |r| {
-            sio(r).map(|s| s.cross_node_expected as f64)
-        }),
     ]);
+    // Once clients move off a killed node, what should cross nodes is no
+    // longer what the layout says.
+    if params.scenario != SioScenario::NodeFailure {
+        rows.extend([
+            count("cross-node incl. warm-up", |r| {
+                sio(r).map(|s| s.cross_node_delivered as f64)
+            }),
+            count("cross-node expected", |r| {
+                sio(r).map(|s| s.cross_node_expected as f64)
+            }),
+        ]);
+    }
     rows.extend(integrity_rows(scenario, "client failures"));
     if params.scenario == SioScenario::Acks {
         rows.extend(latency_rows("ack round trip", move |r| {
@@ -245,7 +251,37 @@ fn socketio_rows(scenario: &ScenarioReport, params: &SioParams) -> Vec<Row> {
             joins(r).map(|j| j.deliveries as f64)
         }));
     }
+    if params.scenario == SioScenario::NodeFailure {
+        rows.extend(super::node_failure::rows());
+    }
+    rows.extend(node_rows(scenario, params));
+    rows.push(figure("load tester CPU", Unit::Seconds, |r| {
+        r.loadtest_cpu_seconds
+    }));
+    rows
+}
+
+/// Where the clients were, then what the broker, the proxy and the nodes
+/// cost.
+fn node_rows(scenario: &ScenarioReport, params: &SioParams) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for i in 0..params.nodes {
+        rows.push(count(format!("node {} clients", i + 1), move |r| {
+            sio(r)
+                .and_then(|s| s.clients_per_node.get(i))
+                .map(|&n| n as f64)
+        }));
+    }
     rows.extend(process_rows("broker", |r| r.server.as_ref()));
+    if scenario
+        .results
+        .iter()
+        .any(|r| sio(r).is_some_and(|s| s.proxy.is_some()))
+    {
+        rows.extend(process_rows("proxy", |r| {
+            sio(r).and_then(|s| s.proxy.as_ref())
+        }));
+    }
     rows.extend(process_rows("nodes", move |r| {
         sio(r).and_then(|s| s.nodes_total.as_ref())
     }));
@@ -261,8 +297,5 @@ fn socketio_rows(scenario: &ScenarioReport, params: &SioParams) -> Vec<Row> {
             move |r| node(r, i).map(|n| n.peak_rss_bytes as f64),
         ));
     }
-    rows.push(figure("load tester CPU", Unit::Seconds, |r| {
-        r.loadtest_cpu_seconds
-    }));
     rows
 }

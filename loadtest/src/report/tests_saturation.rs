@@ -6,8 +6,8 @@ use std::time::Duration;
 use super::saturation::saturation_table;
 use super::{table, write_html, write_json};
 use crate::figures::{
-    Exited, Failure, Report, RunResult, Saturation, ScenarioParams, ScenarioReport, SioParams,
-    SioScenario, StackSaturation, Step,
+    Exited, Failure, ProxyKind, Report, RunResult, Saturation, ScenarioParams, ScenarioReport,
+    SioParams, SioScenario, StackSaturation, Step, Transport,
 };
 
 fn params() -> SioParams {
@@ -21,6 +21,8 @@ fn params() -> SioParams {
         churners: 0,
         rate: 10.0,
         payload: 0,
+        transport: Transport::Websocket,
+        proxy: ProxyKind::None,
         duration: Duration::from_secs(3),
         warmup: Duration::from_secs(1),
         messages: None,

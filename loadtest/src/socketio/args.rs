@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::findmax::FindMaxArgs;
 use super::stack::{AdapterMode, Stack};
-use crate::figures::{SioParams, SioScenario};
+use crate::figures::{ProxyKind, SioParams, SioScenario, Transport};
 use crate::flags::{Bins, Output, Timing};
 
 /// `socketio` options.
@@ -18,9 +18,10 @@ STACKS: each scenario runs on every stack in turn, in the order given; the repor
 each figure and its ratio to the first stack. For every scenario and stack the load \
 tester starts a broker on a free 127.0.0.1 port and --nodes server nodes as child \
 processes, each connected to the broker on its own free port, and spreads its clients \
-over them round-robin. Everything is stopped afterwards, also on error or Ctrl-C. A \
-stack whose node or broker dies is reported as FAILED, with that process's exit status \
-and last lines, and the other stacks go on.
+over them round-robin, or starts --proxy in front of them, sticky by source address, \
+each client connecting from its own 127.x address. Everything is stopped afterwards, \
+also on error or Ctrl-C. A stack whose node or broker dies is reported as FAILED, with \
+that process's exit status and last lines, and the other stacks go on.
 
 FIND-MAX: with --find-max each scenario runs on each stack as a series of short steps \
 (--warmup, then --step-duration), each on a fresh cluster, the rate doubling from --rate \
@@ -81,6 +82,13 @@ pub(crate) struct SocketioArgs {
     /// Padding bytes added to each message (the stamp is about 30 bytes).
     #[arg(long, default_value_t = 0)]
     pub(crate) payload: usize,
+    /// How the clients talk to the nodes.
+    #[arg(long, value_enum, default_value = "websocket")]
+    pub(crate) transport: Transport,
+    /// A load balancer to start in front of the nodes, sticky by source
+    /// address; each client then connects from its own 127.x address.
+    #[arg(long, value_enum, default_value = "none")]
+    pub(crate) proxy: ProxyKind,
     #[command(flatten)]
     pub(crate) timing: Timing,
     #[command(flatten)]
@@ -108,6 +116,8 @@ impl SocketioArgs {
             churners: self.churners,
             rate: self.rate,
             payload: self.payload,
+            transport: self.transport,
+            proxy: self.proxy,
             duration: Duration::from_secs_f64(self.timing.duration),
             warmup: Duration::from_secs_f64(self.timing.warmup),
             messages: self.timing.messages,
@@ -128,6 +138,9 @@ pub(crate) struct SioNodeArgs {
     /// The adapter mode.
     #[arg(long, value_enum, default_value = "classic")]
     pub(crate) mode: AdapterMode,
+    /// The port to listen on, on 127.0.0.1 (0: a free one).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) port: u16,
 }
 
 fn positive(s: &str) -> Result<f64, String> {

@@ -5,9 +5,11 @@
 //!
 //! For each scenario and each stack the load tester starts a broker and N
 //! nodes as child processes, spreads its own Socket.IO clients over the
-//! nodes round-robin (as a sticky load balancer would), has some clients
-//! emit on an open-loop schedule and checks what every client receives.
-//! A stack that falls over is reported as failed and the others go on
+//! nodes round-robin (as a sticky load balancer would) or through a real
+//! balancer ([`proxy`]), over websockets or long-polling ([`polling`]), has
+//! some clients emit on an open-loop schedule and checks what every client
+//! receives; `node-failure` ([`failure`]) kills a node meanwhile. A stack
+//! that falls over is reported as failed and the others go on
 //! ([`outcome`]); `--find-max` searches the highest load each stack
 //! sustains ([`findmax`]).
 
@@ -15,10 +17,13 @@ mod args;
 mod client;
 mod codec;
 mod emitter;
+mod failure;
 mod findmax;
 mod layout;
 mod node;
 mod outcome;
+mod polling;
+mod proxy;
 mod receiver;
 pub(crate) mod server;
 mod stack;

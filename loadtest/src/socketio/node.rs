@@ -20,7 +20,7 @@ use crate::child::{Process, Stdin};
 use crate::target::{Running, Source, Target};
 
 /// How long a node may take to connect, subscribe and listen.
-const READY_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The npm packages `sio_node.mjs` imports.
 const NODE_PACKAGES: [&str; 4] = ["socket.io", "@socket.io/redis-adapter", "redis", "ioredis"];
@@ -107,21 +107,28 @@ impl Programs {
     /// The command that starts one node running `nodes` on the broker at
     /// `redis`.
     fn command(&self, nodes: Nodes, redis: SocketAddr) -> Command {
+        self.command_on(nodes, redis, 0)
+    }
+
+    /// The same, listening on `port` (0: a free one).
+    pub(super) fn command_on(&self, nodes: Nodes, redis: SocketAddr, port: u16) -> Command {
         let url = format!("redis://{redis}");
         let ack_ms = self.ack_timeout.as_millis().to_string();
         let mode = nodes.mode.flag();
+        let port = port.to_string();
         match nodes.kind {
             NodeKind::Rust => {
                 let mut cmd = Command::new(&self.rust_exe);
                 cmd.args(["sio-node", "--redis", &url, "--ack-timeout-ms", &ack_ms])
-                    .args(["--mode", mode]);
+                    .args(["--mode", mode, "--port", &port]);
                 cmd
             }
             NodeKind::Node => {
                 let mut cmd = Command::new("node");
                 cmd.current_dir(&self.node_dir)
                     .args(["sio_node.mjs", "--redis", &url, "--ack-timeout", &ack_ms])
-                    .args(["--client", nodes.client.flag(), "--mode", mode]);
+                    .args(["--client", nodes.client.flag(), "--mode", mode])
+                    .args(["--port", &port]);
                 cmd
             }
         }
@@ -133,7 +140,7 @@ impl Programs {
 pub(crate) struct Node {
     /// Where its clients connect.
     pub(crate) addr: SocketAddr,
-    process: Process,
+    pub(super) process: Process,
 }
 
 impl Node {
@@ -152,6 +159,8 @@ impl Node {
 /// none of them sees its broker vanish and starts reconnecting.
 #[derive(Debug)]
 pub(crate) struct Cluster {
+    /// A balancer in front of the nodes (`--proxy`), stopped first.
+    pub(crate) proxy: Option<super::proxy::Proxy>,
     /// The nodes, in the order clients are spread over them.
     pub(crate) nodes: Vec<Node>,
     /// The broker.
@@ -198,7 +207,11 @@ impl Cluster {
                 process,
             });
         }
-        Ok(Self { nodes, broker })
+        Ok(Self {
+            proxy: None,
+            nodes,
+            broker,
+        })
     }
 }
 

@@ -10,10 +10,11 @@ use indicatif::ProgressBar;
 use tokio::time::Instant;
 
 use super::node::{Cluster, Programs};
+use super::proxy::Proxy;
 use super::stack::Stack;
-use super::workload;
+use super::{failure, workload};
 use crate::child::Process;
-use crate::figures::{Exited, Failure, RunResult, SioParams};
+use crate::figures::{Exited, Failure, RunResult, SioParams, SioScenario};
 use crate::target::Target;
 
 /// How long after a failed run a process of the stack may take to show
@@ -37,7 +38,7 @@ pub(super) async fn run_stack(
             return settle(stack.name(), Err(e), Vec::new());
         }
     };
-    let run = workload::run(params, &cluster, progress).await;
+    let run = run_on(stack, params, &mut cluster, programs, progress).await;
     // After a failure, give a process that is dying the moment to finish.
     let grace = if run.is_ok() {
         Duration::ZERO
@@ -47,6 +48,24 @@ pub(super) async fn run_stack(
     let exited = casualties(&mut cluster, stack, Instant::now() + grace).await;
     drop(cluster);
     settle(stack.name(), run, exited)
+}
+
+/// The scenario on a started cluster, behind `--proxy` when one is asked for.
+async fn run_on(
+    stack: Stack,
+    params: &SioParams,
+    cluster: &mut Cluster,
+    programs: &Programs,
+    progress: &ProgressBar,
+) -> anyhow::Result<RunResult> {
+    let addrs: Vec<_> = cluster.nodes.iter().map(|n| n.addr).collect();
+    cluster.proxy = Proxy::start(params.proxy, &addrs).await?;
+    match params.scenario {
+        SioScenario::NodeFailure => {
+            failure::run(params, cluster, programs, stack.nodes(), progress).await
+        }
+        _ => workload::run(params, cluster, progress).await,
+    }
 }
 
 /// The result of a run that ended with `run` and left `exited` dead: its

@@ -7,7 +7,8 @@
 //! client, so that ten thousand clients do not hold ten thousand
 //! histograms.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use anyhow::{Context, bail};
@@ -51,8 +52,12 @@ struct Inbox {
 pub(crate) struct Shared {
     /// Set when sending starts; a message before that is an error.
     pub(crate) clock: OnceLock<Clock>,
-    /// The node of each emitter, to count cross-node deliveries.
-    emitter_nodes: Vec<u16>,
+    /// The client index of each emitter, to count cross-node deliveries.
+    emitter_clients: Vec<usize>,
+    /// The nodes' addresses, in order.
+    nodes: Vec<SocketAddr>,
+    /// The node each client is connected to, as far as it knows.
+    client_nodes: Vec<AtomicU16>,
     shards: Vec<Mutex<Deliveries>>,
     inboxes: Vec<Inbox>,
     /// Checked deliveries so far, for the progress bar.
@@ -64,9 +69,13 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// For `clients` clients (indexed from 0), with emitter `e` on node
-    /// `emitter_nodes[e]`.
-    pub(crate) fn new(clients: usize, emitter_nodes: Vec<u16>) -> anyhow::Result<Self> {
+    /// For `clients` clients (indexed from 0) of the nodes at `nodes`,
+    /// emitter `e` being client `emitter_clients[e]`.
+    pub(crate) fn new(
+        clients: usize,
+        emitter_clients: Vec<usize>,
+        nodes: Vec<SocketAddr>,
+    ) -> anyhow::Result<Self> {
         let shards = (0..SHARDS)
             .map(|_| Deliveries::new(3).map(Mutex::new))
             .collect::<anyhow::Result<_>>()?;
@@ -79,7 +88,9 @@ impl Shared {
             .collect();
         Ok(Self {
             clock: OnceLock::new(),
-            emitter_nodes,
+            emitter_clients,
+            nodes,
+            client_nodes: (0..clients).map(|_| AtomicU16::new(u16::MAX)).collect(),
             shards,
             inboxes,
             delivered: AtomicU64::new(0),
@@ -117,6 +128,36 @@ impl Shared {
                 () = tokio::time::sleep_until(deadline) => return,
             }
         }
+    }
+
+    /// The node client `index` is on (`u16::MAX` before it connects).
+    pub(crate) fn node_of(&self, index: usize) -> u16 {
+        self.client_nodes
+            .get(index)
+            .map_or(u16::MAX, |n| n.load(Ordering::Relaxed))
+    }
+
+    /// The node emitter `e`'s client is on.
+    pub(crate) fn emitter_node(&self, e: u32) -> u16 {
+        let client = self.emitter_clients.get(e as usize);
+        client.map_or(u16::MAX, |&c| self.node_of(c))
+    }
+
+    /// The index of the node at `addr` (`u16::MAX`: none of them).
+    pub(crate) fn node_index(&self, addr: SocketAddr) -> u16 {
+        let index = self.nodes.iter().position(|&n| n == addr);
+        index.map_or(u16::MAX, super::layout::node_id)
+    }
+
+    /// Clients per node, by where they connected.
+    pub(crate) fn spread(&self) -> Vec<usize> {
+        let mut per = vec![0; self.nodes.len()];
+        for i in 0..self.client_nodes.len() {
+            if let Some(n) = per.get_mut(usize::from(self.node_of(i))) {
+                *n += 1;
+            }
+        }
+        per
     }
 
     /// Everything the clients recorded, merged.
@@ -167,8 +208,7 @@ impl Handler for Receiver {
             return Ok(());
         }
         self.seq.observe((emitter, room), seq);
-        let from = shared.emitter_nodes.get(emitter as usize).copied();
-        if from != Some(self.node) {
+        if shared.emitter_node(emitter) != self.node {
             self.cross_node += 1;
         }
         if let Some(shard) = shared.shards.get(self.index % SHARDS) {
@@ -184,5 +224,13 @@ impl Handler for Receiver {
             }
         }
         Ok(())
+    }
+
+    fn on_node(&mut self, node: SocketAddr) {
+        let shared = &*self.shared;
+        self.node = shared.node_index(node);
+        if let Some(n) = shared.client_nodes.get(self.index) {
+            n.store(self.node, Ordering::Relaxed);
+        }
     }
 }

@@ -44,8 +44,14 @@ type Io = SocketIo<RespubAdapter<Emitter>>;
 /// would count a burst of fan-out as loss on the Rust side only.
 const SOCKET_BUFFER: usize = 16 * 1024;
 
-/// Runs the node until stdin closes.
-pub(crate) async fn serve(redis: &str, ack_timeout: Duration, mode: Mode) -> anyhow::Result<()> {
+/// Runs the node until stdin closes, listening on `port` (0: a free one;
+/// the `node-failure` scenario restarts a node on its old port).
+pub(crate) async fn serve(
+    redis: &str,
+    ack_timeout: Duration,
+    mode: Mode,
+    port: u16,
+) -> anyhow::Result<()> {
     let driver = FredDriver::connect(redis)
         .await
         .with_context(|| format!("connecting to the broker at {redis}"))?;
@@ -65,7 +71,7 @@ pub(crate) async fn serve(redis: &str, ack_timeout: Duration, mode: Mode) -> any
     })
     .await
     .map_err(|e| anyhow!("subscribing the adapter: {e}"))?;
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
     let port = listener.local_addr()?.port();
     let mut out = std::io::stdout().lock();
     writeln!(out, "READY {port}")?;

@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use super::client::Finished;
 use super::emitter::{AckTally, EmitOut};
 use super::layout::{Emitter, Layout};
-use super::receiver::{ClientTask, Expect, Shared};
+use super::receiver::{ClientTask, Expect, Receiver, Shared};
 use crate::figures::{AckFigures, JoinFigures, RunResult, ServerFigures};
 use crate::measure::{Latency, Mark, Rss, SeqReport, Series, StreamId};
 
@@ -31,7 +31,7 @@ pub(super) async fn join_churners(
 }
 
 /// What emitter `e` sent: (in total, after the warm-up).
-fn sent_by(sent: &[EmitOut], e: &Emitter) -> (u64, u64) {
+pub(super) fn sent_by(sent: &[EmitOut], e: &Emitter) -> (u64, u64) {
     sent.iter()
         .find(|o| o.stream == e.stream())
         .map_or((0, 0), |o| (o.sent, o.measured))
@@ -76,10 +76,26 @@ pub(super) async fn join_clients(
     sent: &[EmitOut],
     result: &mut RunResult,
 ) -> anyhow::Result<u64> {
+    let mut finished = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        finished.push(task.await.context("client task")?);
+    }
+    Ok(add_clients(finished, layout, sent, result))
+}
+
+/// [`join_clients`] once the clients have ended.
+pub(super) fn add_clients(
+    finished: Vec<Finished<Receiver>>,
+    layout: &Layout,
+    sent: &[EmitOut],
+    result: &mut RunResult,
+) -> u64 {
     let mut seq = SeqReport::default();
     let mut cross_node_delivered = 0;
-    for task in tasks {
-        let Finished { handler, failure } = task.await.context("client task")?;
+    for Finished {
+        handler, failure, ..
+    } in finished
+    {
         if let Some(f) = failure {
             result.subscriber_failures += 1;
             result.first_failure.get_or_insert(f);
@@ -101,7 +117,7 @@ pub(super) async fn join_clients(
         result.unexpected += handler.seq.streams().filter(|s| !heard.contains(s)).count() as u64;
     }
     result.seq = seq;
-    Ok(cross_node_delivered)
+    cross_node_delivered
 }
 
 /// Adds up what the emitters sent; returns their time series together.

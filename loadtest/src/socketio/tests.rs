@@ -10,8 +10,9 @@ use std::time::Duration;
 use indicatif::ProgressBar;
 
 use super::node::{Cluster, NodeKind, Programs};
+use super::proxy::Proxy;
 use super::workload;
-use crate::figures::{SioParams, SioScenario};
+use crate::figures::{ProxyKind, SioParams, SioScenario, Transport};
 use crate::target::{Source, Target};
 
 /// Failure guard only: a healthy run takes a few seconds.
@@ -43,6 +44,8 @@ pub(super) fn params(scenario: SioScenario) -> SioParams {
         churners: 0,
         rate: 500.0,
         payload: 16,
+        transport: Transport::Websocket,
+        proxy: ProxyKind::None,
         duration: Duration::from_secs(60),
         warmup: Duration::ZERO,
         messages: Some(40),
@@ -55,13 +58,21 @@ async fn run_on_rust_nodes(p: &SioParams, programs: &Programs) -> crate::figures
     run_on(NodeKind::Rust, p, programs).await
 }
 
-/// Runs `p` on 3 fresh nodes of `kind`.
+/// Runs `p` on 3 fresh nodes of `kind`, behind `p.proxy`.
 async fn run_on(kind: NodeKind, p: &SioParams, programs: &Programs) -> crate::figures::RunResult {
     tokio::time::timeout(GUARD, async {
-        let cluster = Cluster::start(&in_process_broker(), kind, 3, programs)
+        let mut cluster = Cluster::start(&in_process_broker(), kind, 3, programs)
             .await
             .unwrap();
-        workload::run(p, &cluster, &ProgressBar::hidden()).await
+        let addrs: Vec<_> = cluster.nodes.iter().map(|n| n.addr).collect();
+        cluster.proxy = Proxy::start(p.proxy, &addrs).await.unwrap();
+        let bar = ProgressBar::hidden();
+        match p.scenario {
+            SioScenario::NodeFailure => {
+                super::failure::run(p, &mut cluster, programs, kind.into(), &bar).await
+            }
+            _ => workload::run(p, &cluster, &bar).await,
+        }
     })
     .await
     .expect("run did not finish")
@@ -279,4 +290,99 @@ async fn a_node_exits_when_its_stdin_closes() {
         .unwrap()
         .unwrap();
     assert!(status.success(), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_polling_direct_and_through_real_balancers_reaches_every_member_once() {
+    let programs = programs();
+    let ways = [
+        (Transport::Polling, ProxyKind::None),
+        (Transport::Polling, ProxyKind::Nginx),
+        (Transport::Polling, ProxyKind::Haproxy),
+        (Transport::Websocket, ProxyKind::Nginx),
+    ];
+    for (transport, proxy) in ways {
+        let mut p = params(SioScenario::Rooms);
+        (p.transport, p.proxy, p.messages) = (transport, proxy, Some(20));
+        let r = run_on_rust_nodes(&p, &programs).await;
+        let way = format!("{transport:?} via {proxy:?}");
+        assert_eq!(r.delivered, 4 * 2 * 20 * 7, "{way}: {r:#?}");
+        assert_eq!(
+            (r.seq.lost, r.seq.duplicates, r.seq.reordered),
+            (0, 0, 0),
+            "{way}"
+        );
+        assert_eq!(r.subscriber_failures, 0, "{way}: {:?}", r.first_failure);
+        let sio = r.sio.as_ref().unwrap();
+        // Where each client is comes from the balancer's header: a client
+        // it did not name would count on no node.
+        assert_eq!(sio.clients_per_node.iter().sum::<usize>(), 28, "{way}");
+        assert!(
+            sio.clients_per_node.iter().filter(|&&n| n > 0).count() > 1,
+            "{way}: all on one node {:?}",
+            sio.clients_per_node
+        );
+        assert!(sio.cross_node_expected > 0, "{way}");
+        assert_eq!(sio.cross_node_delivered, sio.cross_node_expected, "{way}");
+        assert_eq!(sio.proxy.is_some(), proxy != ProxyKind::None, "{way}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_node_s_clients_come_back_and_the_others_lose_nothing() {
+    let programs = programs();
+    for (transport, proxy) in [
+        (Transport::Websocket, ProxyKind::None),
+        (Transport::Polling, ProxyKind::Haproxy),
+    ] {
+        let mut p = params(SioScenario::NodeFailure);
+        (p.transport, p.proxy, p.messages) = (transport, proxy, None);
+        (p.rate, p.duration) = (50.0, Duration::from_secs(3));
+        let r = run_on_rust_nodes(&p, &programs).await;
+        let way = format!("{transport:?} via {proxy:?}");
+        let f = r.sio.as_ref().unwrap().node_failure.clone().unwrap();
+        assert_eq!(f.killed_node, 3);
+        assert!(f.clients_on_killed > 0, "{way}: {f:?}");
+        assert_eq!(f.reconnected, f.clients_on_killed, "{way}: {f:?}");
+        assert_eq!(f.rejoin.count, f.clients_on_killed as u64, "{way}");
+        assert_eq!(f.first_message.count, f.clients_on_killed as u64, "{way}");
+        if proxy == ProxyKind::None {
+            // Through HAProxy a new polling session may break until the
+            // health check takes the node out: its requests are
+            // redispatched one by one.
+            assert_eq!(f.requests_unanswered, 0, "{way}");
+        }
+        assert_eq!(f.others_disconnected, 0, "{way}");
+        assert_eq!(f.lost_by_others, 0, "{way}: {f:?}");
+        assert_eq!(
+            r.seq.lost,
+            f.lost_by_killed_clients + f.lost_by_others_from_killed_emitters,
+            "{way}: every loss is the killed node's"
+        );
+        assert_eq!(r.seq.duplicates, 0, "{way}");
+        assert!(f.restart_ready_ms.is_some(), "{way}");
+        assert!(
+            f.restart_delivery_ms.is_some(),
+            "{way}: the restarted node never delivered across nodes"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_accepts_connections_once_started_and_stops_with_its_cluster() {
+    let programs = programs();
+    assert!(Proxy::start(ProxyKind::None, &[]).await.unwrap().is_none());
+    for kind in [ProxyKind::Nginx, ProxyKind::Haproxy] {
+        let mut cluster = Cluster::start(&in_process_broker(), NodeKind::Rust, 2, &programs)
+            .await
+            .unwrap();
+        let addrs: Vec<_> = cluster.nodes.iter().map(|n| n.addr).collect();
+        cluster.proxy = Proxy::start(kind, &addrs).await.unwrap();
+        let proxy = cluster.proxy.as_ref().unwrap();
+        let pid = proxy.pid();
+        tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+        assert!(!gone(pid), "{kind:?}");
+        drop(cluster);
+        assert!(gone(pid), "{kind:?} outlived its cluster");
+    }
 }

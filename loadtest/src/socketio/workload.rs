@@ -15,14 +15,15 @@ use tokio_util::sync::CancellationToken;
 
 use super::client::{self, Handle};
 use super::emitter::{AckTally, EmitOut, churn, emit};
-use super::layout::{Layout, layout, node_id, room_name};
+use super::layout::{Layout, layout, room_name};
 use super::node::Cluster;
+use super::proxy::{proxy_cost, proxy_mark};
 use super::receiver::{ClientTask, Expect, Receiver, Shared};
 use super::tally::{
     ack_figures, add_emitters, join_churners, join_clients, join_figures, set_cost, set_targets,
     sum_figures,
 };
-use crate::figures::{RunResult, SioFigures, SioParams, SioScenario};
+use crate::figures::{RunResult, SioFigures, SioParams, SioScenario, Transport};
 use crate::measure::{Clock, Latency, Mark, SeqTracker};
 use crate::progress::spawn_ticker;
 
@@ -34,6 +35,7 @@ const CONNECTING: usize = 256;
 /// anything is sent.
 async fn connect_all(
     cluster: &Cluster,
+    transport: Transport,
     layout: &Layout,
     shared: &Arc<Shared>,
     stop: &CancellationToken,
@@ -45,11 +47,7 @@ async fn connect_all(
     let limit = Arc::new(Semaphore::new(CONNECTING));
     let mut set = JoinSet::new();
     for (index, place) in layout.clients.iter().copied().enumerate() {
-        let addr = cluster
-            .nodes
-            .get(place.node)
-            .map(|n| n.addr)
-            .context("no node")?;
+        let dial = cluster.dial(index, place.node, transport)?;
         let receiver = Receiver {
             index,
             node: u16::try_from(place.node).unwrap_or(u16::MAX),
@@ -61,7 +59,7 @@ async fn connect_all(
         let (limit, stop) = (Arc::clone(&limit), stop.clone());
         set.spawn(async move {
             let _permit = limit.acquire_owned().await?;
-            let (handle, task) = client::connect(addr, receiver, stop).await?;
+            let (handle, task) = client::connect(dial, receiver, stop).await?;
             if let Expect::Room(r) = place.expect {
                 let reply = handle.call("join", room_name(r)).await?;
                 if reply.json != "[\"ok\"]" {
@@ -84,7 +82,7 @@ async fn connect_all(
 }
 
 /// The CPU marks of the broker (when it is a child) and of every node.
-fn marks(cluster: &Cluster) -> anyhow::Result<(Option<Mark>, Vec<Mark>)> {
+pub(super) fn marks(cluster: &Cluster) -> anyhow::Result<(Option<Mark>, Vec<Mark>)> {
     let broker = cluster.broker.pid().map(Mark::take).transpose()?;
     let nodes = cluster
         .nodes
@@ -95,7 +93,7 @@ fn marks(cluster: &Cluster) -> anyhow::Result<(Option<Mark>, Vec<Mark>)> {
 }
 
 /// Starts every emitter, spread evenly over one interval of the rate.
-fn spawn_emitters(
+pub(super) fn spawn_emitters(
     params: &SioParams,
     layout: &Layout,
     handles: &[Handle],
@@ -141,7 +139,7 @@ fn spawn_churners(
 /// Waits for every emitter. Emitters stop by themselves by `give_up_ns`;
 /// a node that stopped reading altogether would block them forever, hence
 /// the guard.
-async fn join_emitters(
+pub(super) async fn join_emitters(
     mut emitters: JoinSet<anyhow::Result<EmitOut>>,
     clock: &Clock,
     drain_timeout: Duration,
@@ -161,8 +159,10 @@ async fn join_emitters(
 
 /// Places and connects every client, all confirmed before anything is
 /// sent; returns what the clients share, their handles and their tasks.
-async fn connect(
-    layout: &Layout,
+/// Through a proxy, the layout then says where the proxy put each client.
+pub(super) async fn connect(
+    params: &SioParams,
+    layout: &mut Layout,
     cluster: &Cluster,
     stop_clients: &CancellationToken,
     progress: &ProgressBar,
@@ -170,18 +170,21 @@ async fn connect(
     if layout.emitters.is_empty() {
         bail!("no emitter: the scenario needs --emitters of at least 1");
     }
-    let emitter_nodes = layout
-        .emitters
-        .iter()
-        .map(|e| {
-            layout
-                .clients
-                .get(e.client)
-                .map_or(u16::MAX, |c| node_id(c.node))
-        })
-        .collect();
-    let shared = Arc::new(Shared::new(layout.clients.len(), emitter_nodes)?);
-    let (handles, tasks) = connect_all(cluster, layout, &shared, stop_clients, progress).await?;
+    let emitter_clients = layout.emitters.iter().map(|e| e.client).collect();
+    let nodes = cluster.nodes.iter().map(|n| n.addr).collect();
+    let shared = Arc::new(Shared::new(layout.clients.len(), emitter_clients, nodes)?);
+    let (handles, tasks) = connect_all(
+        cluster,
+        params.transport,
+        layout,
+        &shared,
+        stop_clients,
+        progress,
+    )
+    .await?;
+    for (i, place) in layout.clients.iter_mut().enumerate() {
+        place.node = usize::from(shared.node_of(i));
+    }
     Ok((shared, handles, tasks))
 }
 
@@ -191,11 +194,12 @@ pub(crate) async fn run(
     cluster: &Cluster,
     progress: &ProgressBar,
 ) -> anyhow::Result<RunResult> {
-    let layout = layout(params, cluster.nodes.len());
+    let mut layout = layout(params, cluster.nodes.len());
     let stop_clients = CancellationToken::new();
     // Whatever way this function ends, the client tasks end with it.
     let _clients_guard = stop_clients.clone().drop_guard();
-    let (shared, handles, tasks) = connect(&layout, cluster, &stop_clients, progress).await?;
+    let (shared, handles, tasks) =
+        connect(params, &mut layout, cluster, &stop_clients, progress).await?;
 
     let clock = Clock::new(params.warmup, params.duration, params.drain_timeout);
     let _ = shared.clock.set(clock.clone());
@@ -219,6 +223,7 @@ pub(crate) async fn run(
     // CPU from the end of the warm-up.
     tokio::time::sleep_until(clock.instant(clock.warm_end_ns)).await;
     let (broker_mark, node_marks) = marks(cluster)?;
+    let proxy_mark = proxy_mark(cluster);
     let self_mark = Mark::take(std::process::id()).ok();
 
     let sent = join_emitters(emitters, &clock, params.drain_timeout).await?;
@@ -259,6 +264,8 @@ pub(crate) async fn run(
     let send_secs = publish_end_ns.saturating_sub(clock.start_ns) as f64 / 1e9;
     result.sio = Some(SioFigures {
         clients: layout.clients.len(),
+        clients_per_node: shared.spread(),
+        proxy: proxy_cost(proxy_mark, result.delivered),
         nodes,
         nodes_total,
         cross_node_delivered,
@@ -266,6 +273,7 @@ pub(crate) async fn run(
         acks: tally.map(|t| ack_figures(&t, requests, layout.clients.len())),
         joins: (params.scenario == SioScenario::JoinStorm)
             .then(|| join_figures(joins, &join_latency, send_secs, &shared)),
+        node_failure: None,
     });
     Ok(result)
 }
