@@ -179,6 +179,11 @@ pub(crate) enum SioScenario {
     /// measured time and restarted on its port at two thirds; its clients
     /// reconnect elsewhere and rejoin their rooms.
     NodeFailure,
+    /// `rooms` with no client emitting: E `respub_socketio::Emitter`s in
+    /// the load tester, which accepts no connections, publish to every
+    /// room through the broker (Node's `@socket.io/redis-emitter`
+    /// protocol), and every node relays to its members.
+    Emitter,
 }
 
 impl SioScenario {
@@ -190,6 +195,7 @@ impl SioScenario {
             SioScenario::Acks => "acks",
             SioScenario::JoinStorm => "join-storm",
             SioScenario::NodeFailure => "node-failure",
+            SioScenario::Emitter => "emitter",
         }
     }
 
@@ -197,7 +203,10 @@ impl SioScenario {
     pub(crate) fn has_rooms(self) -> bool {
         matches!(
             self,
-            SioScenario::Rooms | SioScenario::JoinStorm | SioScenario::NodeFailure
+            SioScenario::Rooms
+                | SioScenario::JoinStorm
+                | SioScenario::NodeFailure
+                | SioScenario::Emitter
         )
     }
 }
@@ -236,7 +245,8 @@ pub(crate) struct SioParams {
     pub(crate) rooms: usize,
     /// Members per room (`rooms`, `join-storm`).
     pub(crate) members: usize,
-    /// Emitters per room (`rooms`, `join-storm`) or in all (`broadcast`, `acks`).
+    /// Emitters per room (`rooms`, `join-storm`), in all (`broadcast`,
+    /// `acks`), or broker emitters each emitting to every room (`emitter`).
     pub(crate) emitters: usize,
     /// Clients (`broadcast`, `acks`).
     pub(crate) clients: usize,
@@ -265,9 +275,12 @@ pub(crate) struct SioParams {
 }
 
 impl SioParams {
-    /// Emitting clients in all.
+    /// Emitter streams in all: emitting clients, or for `emitter` one per
+    /// broker emitter and room.
     pub(crate) fn total_emitters(&self) -> usize {
-        if self.scenario.has_rooms() {
+        if self.scenario == SioScenario::Emitter {
+            self.rooms * self.emitters
+        } else if self.scenario.has_rooms() {
             self.rooms * self.emitters.min(self.members)
         } else {
             self.emitters.min(self.clients)
@@ -277,19 +290,30 @@ impl SioParams {
     /// A one-line description for table headers.
     pub(crate) fn describe(&self) -> String {
         let emitters = self.total_emitters();
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        let who = if self.scenario == SioScenario::Emitter {
+            let e = self.emitters;
+            format!("{e} broker emitter{} x {} rooms", plural(e), self.rooms)
+        } else {
+            format!("{emitters} emitter{}", plural(emitters))
+        };
         let load = format!(
-            "{emitters} emitter{} x {} msg/s ({} msg/s in all), {} B padding",
-            if emitters == 1 { "" } else { "s" },
+            "{who} x {} msg/s ({} msg/s in all), {} B padding",
             self.rate,
             emitters as f64 * self.rate,
             self.payload
         );
+        let stream = if self.scenario == SioScenario::Emitter {
+            "emitter/room"
+        } else {
+            "emitter"
+        };
         let time = format!(
             "{}s + {}s warm-up{}",
             self.duration.as_secs_f64(),
             self.warmup.as_secs_f64(),
             self.messages
-                .map(|m| format!(", at most {m} msgs/emitter"))
+                .map(|m| format!(", at most {m} msgs/{stream}"))
                 .unwrap_or_default()
         );
         let n = self.nodes;
@@ -307,6 +331,10 @@ impl SioParams {
             SioScenario::NodeFailure => format!(
                 "{n} nodes, {} rooms x {} members, {load}, {time}; node {n} killed (SIGKILL) \
                  at 1/3 of the measured time, restarted at 2/3",
+                self.rooms, self.members
+            ),
+            SioScenario::Emitter => format!(
+                "{n} nodes, {} rooms x {} members, no client emitting, {load}, {time}",
                 self.rooms, self.members
             ),
             SioScenario::JoinStorm => format!(

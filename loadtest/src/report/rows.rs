@@ -213,8 +213,12 @@ fn socketio_rows(scenario: &ScenarioReport, params: &SioParams) -> Vec<Row> {
         }),
     ]);
     // Once clients move off a killed node, what should cross nodes is no
-    // longer what the layout says.
-    if params.scenario != SioScenario::NodeFailure {
+    // longer what the layout says; a broker emitter is on no node, so every
+    // delivery of `emitter` crosses.
+    if !matches!(
+        params.scenario,
+        SioScenario::NodeFailure | SioScenario::Emitter
+    ) {
         rows.extend([
             count("cross-node incl. warm-up", |r| {
                 sio(r).map(|s| s.cross_node_delivered as f64)

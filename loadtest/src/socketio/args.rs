@@ -39,7 +39,15 @@ this binary, then in PATH (--respub-bin overrides); redis-server in PATH (--redi
 
 MESSAGES: every emitter sends --rate messages per second on a fixed schedule, each \
 stamped with its scheduled send time, its emitter and a sequence number; every client \
-checks that it gets each message meant for it exactly once.")]
+checks that it gets each message meant for it exactly once.
+
+EMITTER: in --scenario emitter no client emits. The load tester holds --emitters \
+respub_socketio::Emitter instances (the protocol of Node's @socket.io/redis-emitter), \
+each on its own connection to the stack's broker, as a process that serves no clients \
+would; each publishes --rate messages per second to every room (io.to(room).emit), so \
+the load is that of `rooms` with the same flags, and every node relays them to its \
+members. Classic-adapter stacks only: a run that includes a sharded stack is refused \
+up front, as sharded nodes never receive what an emitter publishes.")]
 pub(crate) struct SocketioArgs {
     /// Stack to measure (repeatable; the first is the reference for ratios).
     #[arg(
@@ -60,14 +68,16 @@ pub(crate) struct SocketioArgs {
     /// Server nodes per stack.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) nodes: u16,
-    /// Rooms (`rooms`, `join-storm`).
+    /// Rooms (`rooms`, `join-storm`, `node-failure`, `emitter`).
     #[arg(long, default_value_t = 50)]
     pub(crate) rooms: usize,
-    /// Members per room (`rooms`, `join-storm`).
+    /// Members per room (`rooms`, `join-storm`, `node-failure`, `emitter`).
     #[arg(long, default_value_t = 20)]
     pub(crate) members: usize,
     /// Emitting clients: per room for `rooms` and `join-storm` (members
-    /// that emit to their own room), in all for `broadcast` and `acks`.
+    /// that emit to their own room), in all for `broadcast` and `acks`;
+    /// for `emitter`, the load tester's broker emitters, each emitting to
+    /// every room.
     #[arg(long, default_value_t = 1)]
     pub(crate) emitters: usize,
     /// Clients (`broadcast`, `acks`).
@@ -76,7 +86,8 @@ pub(crate) struct SocketioArgs {
     /// Clients joining and leaving rooms while messages flow (`join-storm`).
     #[arg(long, default_value_t = 100)]
     pub(crate) churners: usize,
-    /// Messages per second of each emitter.
+    /// Messages per second of each emitter (for `emitter`: of each broker
+    /// emitter to each room).
     #[arg(long, value_name = "MSGS_PER_SEC", default_value_t = 10.0, value_parser = positive)]
     pub(crate) rate: f64,
     /// Padding bytes added to each message (the stamp is about 30 bytes).

@@ -1,5 +1,7 @@
-//! The clients that send: emitters on an open-loop schedule (with acks in
-//! `acks`), churners that join and leave rooms (`join-storm`).
+//! What sends: emitters on an open-loop schedule, clients asking their
+//! node to emit (with acks in `acks`) or the load tester's own broker
+//! emitters (`emitter`), and churners that join and leave rooms
+//! (`join-storm`).
 //!
 //! Emitters stamp each message with its scheduled send time, so a node or
 //! broker that stalls shows up as latency instead of slowing the senders
@@ -9,13 +11,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
+use respub_socketio::FredDriver;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::client::{self, Handle};
 use super::codec;
-use super::layout::{Emitter, room_name, to_u32};
+use super::layout::{Emitter, room, room_name, to_u32};
 use crate::figures::{SioParams, SioScenario};
 use crate::measure::{Clock, Latency, Series, StreamId};
 
@@ -37,6 +40,16 @@ fn payload(e: &Emitter, seq: u64, sent_ns: u64, padding: &str) -> String {
     out.push_str(padding);
     out.push_str("\"]");
     out
+}
+
+/// Where an emitter's messages go.
+#[derive(Debug, Clone)]
+pub(super) enum Sink {
+    /// A client, which asks its node to emit them.
+    Client(Handle),
+    /// A `respub_socketio::Emitter`, which publishes them for every node
+    /// to relay, as Node's `@socket.io/redis-emitter` does (`emitter`).
+    Broker(respub_socketio::Emitter<FredDriver>),
 }
 
 /// What one emitter sent.
@@ -109,7 +122,7 @@ impl AckTally {
 /// Sends on schedule until the end of the run, the message limit, or until
 /// it falls more than the drain timeout behind.
 pub(super) async fn emit(
-    handle: Handle,
+    sink: Sink,
     e: Emitter,
     scenario: SioScenario,
     p: Arc<SioParams>,
@@ -142,18 +155,21 @@ pub(super) async fn emit(
             break;
         }
         tokio::time::sleep_until(clock.instant(due)).await;
-        let body = payload(&e, out.sent, due, &padding);
         let measured = due >= clock.warm_end_ns;
-        match (scenario, &acks) {
-            (SioScenario::Acks, Some(tally)) => {
-                let pending = handle.request("ackcast", body).await?;
+        let body = || payload(&e, out.sent, due, &padding);
+        match (&sink, scenario, &acks) {
+            (Sink::Broker(emitter), ..) => publish(emitter, &e, out.sent, due, &padding).await?,
+            (Sink::Client(handle), SioScenario::Acks, Some(tally)) => {
+                let pending = handle.request("ackcast", body()).await?;
                 tokio::spawn(Arc::clone(tally).await_reply(pending, clock.epoch, due, measured));
             }
-            (SioScenario::Broadcast, _) => {
-                handle.send(codec::event(None, "broadcast", &body)).await?;
+            (Sink::Client(handle), SioScenario::Broadcast, _) => {
+                handle
+                    .send(codec::event(None, "broadcast", &body()))
+                    .await?;
             }
-            _ => {
-                let args = format!("{},{body}", room_name(e.room.unwrap_or(0)));
+            (Sink::Client(handle), ..) => {
+                let args = format!("{},{}", room_name(e.room.unwrap_or(0)), body());
                 handle.send(codec::event(None, "emit", &args)).await?;
             }
         }
@@ -163,6 +179,27 @@ pub(super) async fn emit(
     }
     out.last_ns = clock.now_ns();
     Ok(out)
+}
+
+/// Publishes message `seq` of `e`'s stream through the broker, to its
+/// room: `emitter.to(room).emit("m", payload)`, the message a node's
+/// `emit` handler sends, so the clients check both alike.
+async fn publish(
+    emitter: &respub_socketio::Emitter<FredDriver>,
+    e: &Emitter,
+    seq: u64,
+    sent_ns: u64,
+    padding: &str,
+) -> anyhow::Result<()> {
+    let r = e.room.unwrap_or(0);
+    // A tuple is a list of arguments: this is one, the stamp array.
+    let args = ((u64::from(e.id), u64::from(r), seq, sent_ns, padding),);
+    emitter
+        .to(room(r))
+        .emit("m", &args)
+        .await
+        .with_context(|| format!("emitting to {} through the broker", room(r)))?;
+    Ok(())
 }
 
 /// Joins and leaves rooms in turn until stopped; returns the operations

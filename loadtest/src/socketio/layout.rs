@@ -12,11 +12,22 @@ pub(super) struct Place {
     pub(super) expect: Expect,
 }
 
-/// One emitting client.
+/// Who sends an emitter's stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Origin {
+    /// The client of this index, through its node.
+    Client(usize),
+    /// The load tester's broker emitter of this index (`emitter`), on no
+    /// node: every delivery crosses from outside.
+    Broker(usize),
+}
+
+/// One stream of messages: an emitting client's, or a broker emitter's to
+/// one room.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Emitter {
-    /// Its index among the clients.
-    pub(super) client: usize,
+    /// Who sends it.
+    pub(super) origin: Origin,
     /// Its id in message stamps.
     pub(super) id: u32,
     /// The room it emits to; `None`: everyone.
@@ -26,6 +37,14 @@ pub(super) struct Emitter {
 impl Emitter {
     pub(super) fn stream(&self) -> StreamId {
         (self.id, self.room.unwrap_or(0))
+    }
+
+    /// The index of the client that sends it, if a client does.
+    pub(super) fn client(&self) -> Option<usize> {
+        match self.origin {
+            Origin::Client(c) => Some(c),
+            Origin::Broker(_) => None,
+        }
     }
 
     /// Whether a client expecting `expect` should hear this emitter.
@@ -40,7 +59,8 @@ impl Emitter {
 
 /// Who is where: clients round-robin over the nodes, as a sticky load
 /// balancer spreads them, so every room with at least as many members as
-/// there are nodes spans all of them.
+/// there are nodes spans all of them. In `emitter` no client emits: each
+/// broker emitter has one stream per room.
 #[derive(Debug)]
 pub(super) struct Layout {
     pub(super) clients: Vec<Place>,
@@ -63,19 +83,20 @@ pub(super) fn layout(p: &SioParams, nodes: usize) -> Layout {
         });
         if let Some(room) = emits {
             emitters.push(Emitter {
-                client,
+                origin: Origin::Client(client),
                 id: to_u32(emitters.len()),
                 room,
             });
         }
     };
+    let from_clients = p.scenario != SioScenario::Emitter;
     if p.scenario.has_rooms() {
         let m = p.members.max(1);
         for r in 0..p.rooms {
             for j in 0..m {
                 // Room r's emitters are members r, r+1, ... (mod M): with M
                 // a multiple of the node count, they still rotate over nodes.
-                let emits = (j + m - r % m) % m < p.emitters;
+                let emits = from_clients && (j + m - r % m) % m < p.emitters;
                 let room = to_u32(r);
                 add(Expect::Room(room), emits.then_some(Some(room)));
             }
@@ -90,11 +111,28 @@ pub(super) fn layout(p: &SioParams, nodes: usize) -> Layout {
             add(Expect::All, (k < p.emitters).then_some(None));
         }
     }
+    if !from_clients {
+        for k in 0..p.emitters {
+            for r in 0..p.rooms {
+                emitters.push(Emitter {
+                    origin: Origin::Broker(k),
+                    id: to_u32(emitters.len()),
+                    room: Some(to_u32(r)),
+                });
+            }
+        }
+    }
     Layout { clients, emitters }
 }
 
+/// Room `r`, as the nodes name it.
+pub(super) fn room(r: u32) -> String {
+    format!("r{r}")
+}
+
+/// Room `r`'s name as a JSON string, as the clients send it.
 pub(super) fn room_name(r: u32) -> String {
-    format!("\"r{r}\"")
+    format!("\"{}\"", room(r))
 }
 
 pub(super) fn node_id(node: usize) -> u16 {

@@ -8,9 +8,11 @@
 //! nodes round-robin (as a sticky load balancer would) or through a real
 //! balancer ([`proxy`]), over websockets or long-polling ([`polling`]), has
 //! some clients emit on an open-loop schedule and checks what every client
-//! receives; `node-failure` ([`failure`]) kills a node meanwhile. A stack
-//! that falls over is reported as failed and the others go on
-//! ([`outcome`]); `--find-max` searches the highest load each stack
+//! receives; in `emitter` the load tester publishes into the cluster itself
+//! instead, as a process that serves no clients does
+//! (`respub_socketio::Emitter`); `node-failure` ([`failure`]) kills a node
+//! meanwhile. A stack that falls over is reported as failed and the others
+//! go on ([`outcome`]); `--find-max` searches the highest load each stack
 //! sustains ([`findmax`]).
 
 mod args;
@@ -36,19 +38,23 @@ mod tests;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests_emitter;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests_outcome;
 
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
-use crate::figures::{Report, Saturation, ScenarioParams, ScenarioReport, SioParams};
+use crate::figures::{Report, Saturation, ScenarioParams, ScenarioReport, SioParams, SioScenario};
 use crate::progress::progress_bar;
 use crate::target::Target;
 
 pub(crate) use args::{SioNodeArgs, SocketioArgs};
 use node::Programs;
-use stack::Stack;
+use stack::{AdapterMode, Stack};
 
 /// Runs every scenario on every stack, one after the other; `done` sees
 /// each scenario's figures as soon as they are complete. With `--find-max`
@@ -69,6 +75,7 @@ pub(crate) async fn run(
         ack_timeout: Duration::from_secs_f64(args.timing.drain_timeout),
     };
     // Everything is checked before the first run, not halfway through.
+    check_emitter(&stacks, &args.scenarios)?;
     let mut plan = Vec::new();
     for &stack in &stacks {
         programs.prepare(stack.nodes().kind)?;
@@ -112,6 +119,30 @@ async fn run_scenario(
         rounds: 1,
         results,
     }
+}
+
+/// Refuses `emitter` on sharded stacks, where it would show as the loss of
+/// everything: their nodes listen with SSUBSCRIBE, which no PUBLISH reaches,
+/// and expect another envelope (neither Node's `@socket.io/redis-emitter`
+/// nor `respub_socketio::Emitter` speaks the sharded protocol).
+fn check_emitter(stacks: &[Stack], scenarios: &[SioScenario]) -> anyhow::Result<()> {
+    if !scenarios.contains(&SioScenario::Emitter) {
+        return Ok(());
+    }
+    let sharded: Vec<&str> = stacks
+        .iter()
+        .filter(|s| s.nodes().mode != AdapterMode::Classic)
+        .map(|s| s.name())
+        .collect();
+    if sharded.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "the emitter scenario runs on classic-adapter stacks only, not on {}: sharded nodes \
+         never receive what an emitter publishes (Node's @socket.io/redis-emitter has no \
+         sharded mode, nor has respub_socketio::Emitter); leave those stacks out of this run",
+        sharded.join(", ")
+    )
 }
 
 /// The stacks in order, each once.

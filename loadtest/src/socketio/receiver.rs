@@ -52,8 +52,9 @@ struct Inbox {
 pub(crate) struct Shared {
     /// Set when sending starts; a message before that is an error.
     pub(crate) clock: OnceLock<Clock>,
-    /// The client index of each emitter, to count cross-node deliveries.
-    emitter_clients: Vec<usize>,
+    /// The client index of each emitter, to count cross-node deliveries
+    /// (`None`: a broker emitter, on no node).
+    emitter_clients: Vec<Option<usize>>,
     /// The nodes' addresses, in order.
     nodes: Vec<SocketAddr>,
     /// The node each client is connected to, as far as it knows.
@@ -73,7 +74,7 @@ impl Shared {
     /// emitter `e` being client `emitter_clients[e]`.
     pub(crate) fn new(
         clients: usize,
-        emitter_clients: Vec<usize>,
+        emitter_clients: Vec<Option<usize>>,
         nodes: Vec<SocketAddr>,
     ) -> anyhow::Result<Self> {
         let shards = (0..SHARDS)
@@ -137,10 +138,10 @@ impl Shared {
             .map_or(u16::MAX, |n| n.load(Ordering::Relaxed))
     }
 
-    /// The node emitter `e`'s client is on.
+    /// The node emitter `e`'s client is on (`u16::MAX`: none).
     pub(crate) fn emitter_node(&self, e: u32) -> u16 {
-        let client = self.emitter_clients.get(e as usize);
-        client.map_or(u16::MAX, |&c| self.node_of(c))
+        let client = self.emitter_clients.get(e as usize).copied().flatten();
+        client.map_or(u16::MAX, |c| self.node_of(c))
     }
 
     /// The index of the node at `addr` (`u16::MAX`: none of them).

@@ -58,7 +58,8 @@ pub(super) fn set_targets(
             let (t, m) = sent_by(sent, e);
             total += t;
             measured += m;
-            if layout.clients.get(e.client).map(|c| c.node) != Some(place.node) {
+            let from = e.client().and_then(|c| layout.clients.get(c));
+            if from.map(|c| c.node) != Some(place.node) {
                 cross_node_expected += t;
             }
         }

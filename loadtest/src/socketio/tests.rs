@@ -18,7 +18,7 @@ use crate::target::{Source, Target};
 /// Failure guard only: a healthy run takes a few seconds.
 const GUARD: Duration = Duration::from_secs(120);
 
-fn programs() -> Programs {
+pub(super) fn programs() -> Programs {
     Programs {
         rust_exe: crate::tests::built("respub-loadtest", "respub-loadtest"),
         node_dir: Programs::default_node_dir(),
@@ -26,7 +26,7 @@ fn programs() -> Programs {
     }
 }
 
-fn in_process_broker() -> Target {
+pub(super) fn in_process_broker() -> Target {
     Target {
         name: "respub".into(),
         source: Source::InProcess,
@@ -59,7 +59,11 @@ async fn run_on_rust_nodes(p: &SioParams, programs: &Programs) -> crate::figures
 }
 
 /// Runs `p` on 3 fresh nodes of `kind`, behind `p.proxy`.
-async fn run_on(kind: NodeKind, p: &SioParams, programs: &Programs) -> crate::figures::RunResult {
+pub(super) async fn run_on(
+    kind: NodeKind,
+    p: &SioParams,
+    programs: &Programs,
+) -> crate::figures::RunResult {
     tokio::time::timeout(GUARD, async {
         let mut cluster = Cluster::start(&in_process_broker(), kind, 3, programs)
             .await
@@ -139,12 +143,14 @@ async fn node_nodes_keep_the_same_contract() {
         modules.display()
     );
     programs.prepare(NodeKind::Node).unwrap();
-    for scenario in [SioScenario::Rooms, SioScenario::Acks] {
+    // `emitter`: the load tester's broker emitters, as Node's
+    // @socket.io/redis-emitter would publish, relayed by Node nodes.
+    for scenario in [SioScenario::Rooms, SioScenario::Emitter, SioScenario::Acks] {
         let mut p = params(scenario);
         p.messages = Some(20);
         let r = run_on(NodeKind::Node, &p, &programs).await;
         let (emitted, receivers) = match scenario {
-            SioScenario::Rooms => (4 * 2 * 20, 7),
+            SioScenario::Rooms | SioScenario::Emitter => (4 * 2 * 20, 7),
             _ => (2 * 20, 10),
         };
         assert_eq!(r.published, emitted, "{scenario:?}");

@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use indicatif::ProgressBar;
+use respub_socketio::{Emitter as BrokerEmitter, FredDriver};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::client::{self, Handle};
-use super::emitter::{AckTally, EmitOut, churn, emit};
-use super::layout::{Layout, layout, room_name};
+use super::emitter::{AckTally, EmitOut, Sink, churn, emit};
+use super::layout::{Emitter, Layout, Origin, layout, room_name};
 use super::node::Cluster;
 use super::proxy::{proxy_cost, proxy_mark};
 use super::receiver::{ClientTask, Expect, Receiver, Shared};
@@ -92,11 +93,39 @@ pub(super) fn marks(cluster: &Cluster) -> anyhow::Result<(Option<Mark>, Vec<Mark
     Ok((broker, nodes))
 }
 
-/// Starts every emitter, spread evenly over one interval of the rate.
+/// The broker emitters of `layout` (`emitter`), each on a connection of
+/// its own to the nodes' broker, connected before anything is sent.
+async fn connect_brokers(
+    layout: &Layout,
+    cluster: &Cluster,
+) -> anyhow::Result<Vec<BrokerEmitter<FredDriver>>> {
+    let count = layout
+        .emitters
+        .iter()
+        .filter_map(|e| match e.origin {
+            Origin::Broker(k) => Some(k + 1),
+            Origin::Client(_) => None,
+        })
+        .max()
+        .unwrap_or(0);
+    let url = format!("redis://{}", cluster.broker.addr);
+    let mut out = Vec::with_capacity(count);
+    for k in 0..count {
+        let driver = FredDriver::connect(&url)
+            .await
+            .with_context(|| format!("connecting broker emitter {} to {url}", k + 1))?;
+        out.push(BrokerEmitter::new(driver));
+    }
+    Ok(out)
+}
+
+/// Starts every emitter, spread evenly over one interval of the rate;
+/// `brokers` are the broker emitters (see [`connect_brokers`]).
 pub(super) fn spawn_emitters(
     params: &SioParams,
     layout: &Layout,
     handles: &[Handle],
+    brokers: &[BrokerEmitter<FredDriver>],
     clock: &Clock,
     tally: Option<&Arc<AckTally>>,
 ) -> anyhow::Result<JoinSet<anyhow::Result<EmitOut>>> {
@@ -104,10 +133,14 @@ pub(super) fn spawn_emitters(
     let mut emitters = JoinSet::new();
     let spacing = 1e9 / params.rate.max(1e-3) / layout.emitters.len() as f64;
     for (k, e) in layout.emitters.iter().enumerate() {
-        let handle = handles.get(e.client).cloned().context("emitter client")?;
+        let sink = match e.origin {
+            Origin::Client(c) => handles.get(c).cloned().map(Sink::Client),
+            Origin::Broker(b) => brokers.get(b).cloned().map(Sink::Broker),
+        };
+        let sink = sink.context("emitter's client or broker emitter")?;
         let offset = (k as f64 * spacing) as u64;
         emitters.spawn(emit(
-            handle,
+            sink,
             *e,
             params.scenario,
             Arc::clone(&p),
@@ -170,7 +203,7 @@ pub(super) async fn connect(
     if layout.emitters.is_empty() {
         bail!("no emitter: the scenario needs --emitters of at least 1");
     }
-    let emitter_clients = layout.emitters.iter().map(|e| e.client).collect();
+    let emitter_clients = layout.emitters.iter().map(Emitter::client).collect();
     let nodes = cluster.nodes.iter().map(|n| n.addr).collect();
     let shared = Arc::new(Shared::new(layout.clients.len(), emitter_clients, nodes)?);
     let (handles, tasks) = connect_all(
@@ -200,6 +233,7 @@ pub(crate) async fn run(
     let _clients_guard = stop_clients.clone().drop_guard();
     let (shared, handles, tasks) =
         connect(params, &mut layout, cluster, &stop_clients, progress).await?;
+    let brokers = connect_brokers(&layout, cluster).await?;
 
     let clock = Clock::new(params.warmup, params.duration, params.drain_timeout);
     let _ = shared.clock.set(clock.clone());
@@ -216,7 +250,7 @@ pub(crate) async fn run(
     } else {
         None
     };
-    let emitters = spawn_emitters(params, &layout, &handles, &clock, tally.as_ref())?;
+    let emitters = spawn_emitters(params, &layout, &handles, &brokers, &clock, tally.as_ref())?;
     let churners = spawn_churners(params, &layout, &handles, &stop_aux)?;
     drop(handles);
 

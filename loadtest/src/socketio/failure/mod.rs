@@ -84,7 +84,7 @@ pub(crate) async fn run(
             shared.delivered.load(Ordering::Relaxed)
         })
     };
-    let emitters = workload::spawn_emitters(params, &layout, &handles, &clock, None)?;
+    let emitters = workload::spawn_emitters(params, &layout, &handles, &[], &clock, None)?;
     // The broker's, the proxy's and the load tester's CPU over the whole
     // run (the nodes' would miss the killed one's).
     let broker_mark = cluster.broker.pid().and_then(|p| Mark::take(p).ok());

@@ -31,7 +31,7 @@ fn missed(
     layout
         .emitters
         .iter()
-        .filter(|e| e.heard_by(handler.expect) && from(e.client))
+        .filter(|e| e.heard_by(handler.expect) && e.client().is_some_and(&from))
         .map(|e| handler.seq.finish(e.stream(), sent_by(sent, e).0).lost)
         .sum()
 }

@@ -69,7 +69,7 @@ fn the_tally_splits_outages_and_losses_by_the_killed_node() {
     // and 1 (node 1, killed).
     let layout = layout(&params(), 2);
     assert_eq!(layout.emitters.len(), 2);
-    let shared = Arc::new(Shared::new(4, vec![0, 1], Vec::new()).unwrap());
+    let shared = Arc::new(Shared::new(4, vec![Some(0), Some(1)], Vec::new()).unwrap());
     let all: &[u64] = &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
     let gap: &[u64] = &[0, 1, 2, 3, 6, 7, 8, 9];
     let receivers = [
