@@ -17,12 +17,11 @@ use std::{collections::BTreeSet, time::Duration};
 
 use fixture::{
     Broker,
-    raw::{resp, wait_count, wait_request},
+    raw::{silent_peer, wait_count, wait_request},
     within,
 };
 use interop::{NodeClient, NodeServer, clients::Clients, rust_server::RustServer};
 use respub_socketio::{Config, Mode, SubscriptionMode};
-use tokio::{io::AsyncWriteExt, net::TcpStream};
 
 /// A node that dies after it got a fetch request and before it answered: the requester
 /// finishes with the answers of the living nodes, long before its request timeout.
@@ -43,17 +42,7 @@ async fn dying_node_scenario(mode: Mode) {
     let b = c.connect("b", n1.port).await;
 
     // The dying node: subscribed where requests arrive, never answering.
-    let (cmd, channel) = match mode {
-        Mode::Classic => ("SUBSCRIBE", format!("{prefix}-request#/#")),
-        Mode::Sharded(_) => ("SSUBSCRIBE", format!("{prefix}#/#")),
-    };
-    let mut dying = TcpStream::connect(broker.addr).await.unwrap();
-    dying.write_all(&resp(&[cmd, &channel])).await.unwrap();
-    let count_cmd = match mode {
-        Mode::Classic => "NUMSUB",
-        Mode::Sharded(_) => "SHARDNUMSUB",
-    };
-    wait_count(broker.addr, &["PUBSUB", count_cmd, &channel], 3).await;
+    let mut dying = silent_peer(broker.addr, &prefix, mode, 3).await;
     assert_eq!(r1.cluster.server_count("/").await.unwrap(), 3);
 
     let cluster = r1.cluster.clone();
@@ -102,13 +91,7 @@ async fn broker_lost_mid_fetch(mode: Mode) {
     let r1 = RustServer::start(&url, config).await;
 
     // A peer that is counted but never answers keeps the request pending.
-    let (cmd, channel, count_cmd) = match mode {
-        Mode::Classic => ("SUBSCRIBE", format!("{prefix}-request#/#"), "NUMSUB"),
-        Mode::Sharded(_) => ("SSUBSCRIBE", format!("{prefix}#/#"), "SHARDNUMSUB"),
-    };
-    let mut silent = TcpStream::connect(broker.addr).await.unwrap();
-    silent.write_all(&resp(&[cmd, &channel])).await.unwrap();
-    wait_count(broker.addr, &["PUBSUB", count_cmd, &channel], 2).await;
+    let mut silent = silent_peer(broker.addr, &prefix, mode, 2).await;
 
     let cluster = r1.cluster.clone();
     let fetch = tokio::spawn(async move { cluster.fetch_sockets("/", vec![], vec![]).await });

@@ -23,13 +23,12 @@ use std::{collections::BTreeMap, time::Duration};
 
 use fixture::{
     Broker,
-    raw::{self, resp, wait_count, wait_request},
+    raw::{self, silent_peer, wait_request},
     within,
 };
 use interop::{NodeClient, NodeServer, clients::Clients, rust_server::RustServer, whole};
 use respub_socketio::{Config, Mode, SubscriptionMode};
 use serde_json::{Value as Json, json};
-use tokio::{io::AsyncWriteExt, net::TcpStream};
 
 const NAMES: [&str; 4] = ["r1", "r2", "n1", "n2"];
 const LONG: Duration = Duration::from_secs(60);
@@ -179,13 +178,7 @@ async fn raw_emit(w: &mut World, mode: Mode) {
 /// requester takes the count again and finishes with the three answers, long before its
 /// 60 s timeout.
 async fn dying_peer(w: &mut World, mode: Mode) {
-    let (cmd, channel, count) = match mode {
-        Mode::Classic => ("SUBSCRIBE", format!("{}-request#/#", w.prefix), "NUMSUB"),
-        Mode::Sharded(_) => ("SSUBSCRIBE", format!("{}#/#", w.prefix), "SHARDNUMSUB"),
-    };
-    let mut dying = TcpStream::connect(w.broker.addr).await.unwrap();
-    dying.write_all(&resp(&[cmd, &channel])).await.unwrap();
-    wait_count(w.broker.addr, &["PUBSUB", count, &channel], 5).await;
+    let mut dying = silent_peer(w.broker.addr, &w.prefix, mode, 5).await;
     let cluster = w.rust[0].cluster.clone();
     let ask = tokio::spawn(async move {
         cluster
