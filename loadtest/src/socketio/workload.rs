@@ -190,6 +190,23 @@ pub(super) async fn join_emitters(
     Ok(sent)
 }
 
+/// Starts the run's clock, which every receiver reads, and the progress
+/// bar's ticker on the deliveries so far, until `stop`.
+pub(super) fn start_clock(
+    params: &SioParams,
+    shared: &Arc<Shared>,
+    progress: &ProgressBar,
+    stop: &CancellationToken,
+) -> (Clock, tokio::task::JoinHandle<()>) {
+    let clock = Clock::new(params.warmup, params.duration, params.drain_timeout);
+    let _ = shared.clock.set(clock.clone());
+    let shared = Arc::clone(shared);
+    let ticker = spawn_ticker(progress, &clock, stop.clone(), move || {
+        shared.delivered.load(Ordering::Relaxed)
+    });
+    (clock, ticker)
+}
+
 /// Places and connects every client, all confirmed before anything is
 /// sent; returns what the clients share, their handles and their tasks.
 /// Through a proxy, the layout then says where the proxy put each client.
@@ -235,16 +252,9 @@ pub(crate) async fn run(
         connect(params, &mut layout, cluster, &stop_clients, progress).await?;
     let brokers = connect_brokers(&layout, cluster).await?;
 
-    let clock = Clock::new(params.warmup, params.duration, params.drain_timeout);
-    let _ = shared.clock.set(clock.clone());
     let stop_aux = CancellationToken::new();
     let _aux_guard = stop_aux.clone().drop_guard();
-    let ticker = {
-        let shared = Arc::clone(&shared);
-        spawn_ticker(progress, &clock, stop_aux.clone(), move || {
-            shared.delivered.load(Ordering::Relaxed)
-        })
-    };
+    let (clock, ticker) = start_clock(params, &shared, progress, &stop_aux);
     let tally = if params.scenario == SioScenario::Acks {
         Some(Arc::new(AckTally::new()?))
     } else {

@@ -18,7 +18,6 @@ mod tally;
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests;
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -35,8 +34,7 @@ use super::stack::Nodes;
 use super::tally::{add_clients, add_emitters, set_cost, set_targets};
 use super::workload;
 use crate::figures::{RunResult, SioFigures, SioParams};
-use crate::measure::{Clock, Mark};
-use crate::progress::spawn_ticker;
+use crate::measure::Mark;
 use supervise::{Reroute, Supervised, supervise};
 
 /// Once sending has stopped, deliveries are waited for until every client
@@ -74,16 +72,9 @@ pub(crate) async fn run(
     let _clients_guard = stop_clients.clone().drop_guard();
     let (shared, handles, tasks) =
         workload::connect(params, &mut layout, cluster, &stop_clients, progress).await?;
-    let clock = Clock::new(params.warmup, params.duration, params.drain_timeout);
-    let _ = shared.clock.set(clock.clone());
     let stop_aux = CancellationToken::new();
     let _aux_guard = stop_aux.clone().drop_guard();
-    let ticker = {
-        let shared = Arc::clone(&shared);
-        spawn_ticker(progress, &clock, stop_aux.clone(), move || {
-            shared.delivered.load(Ordering::Relaxed)
-        })
-    };
+    let (clock, ticker) = workload::start_clock(params, &shared, progress, &stop_aux);
     let emitters = workload::spawn_emitters(params, &layout, &handles, &[], &clock, None)?;
     // The broker's, the proxy's and the load tester's CPU over the whole
     // run (the nodes' would miss the killed one's).
