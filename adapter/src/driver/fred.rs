@@ -171,12 +171,21 @@ fn split_protocol(url: &str) -> (String, RespVersion) {
     }
 }
 
+/// Subscribes and returns once the broker has run the subscription.
+///
+/// fred resolves SUBSCRIBE and PSUBSCRIBE once they are written, not when the broker confirms
+/// them (their confirmations arrive out of band), so a node that announced itself ready could
+/// still be missing from another server's `PUBSUB NUMSUB` and miss the first messages. A PING
+/// on the same connection is answered after the subscription ran, which is the confirmation.
+/// SSUBSCRIBE already waits for its answer (fred follows its cluster redirections).
 async fn send_sub(client: &Client, sub: &Subscription) -> Result<(), fred::error::Error> {
     match sub {
-        Subscription::Channel(c) => client.subscribe(c.as_str()).await,
-        Subscription::Pattern(p) => client.psubscribe(p.as_str()).await,
-        Subscription::Shard(c) => client.ssubscribe(c.as_str()).await,
+        Subscription::Channel(c) => client.subscribe(c.as_str()).await?,
+        Subscription::Pattern(p) => client.psubscribe(p.as_str()).await?,
+        Subscription::Shard(c) => return client.ssubscribe(c.as_str()).await,
     }
+    let _: Value = client.ping(None).await?;
+    Ok(())
 }
 
 async fn forward_messages(sub: Client, tx: mpsc::Sender<DriverEvent>) {
@@ -281,6 +290,8 @@ impl Driver for FredDriver {
             Subscription::Pattern(p) => self.sub.punsubscribe(p.as_str()).await?,
             Subscription::Shard(c) => self.sub.sunsubscribe(c.as_str()).await?,
         }
+        // As for subscribing (`send_sub`): fred resolves all three once written.
+        let _: Value = self.sub.ping(None).await?;
         Ok(())
     }
 
