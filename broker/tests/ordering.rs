@@ -5,8 +5,17 @@
 //! waiting for A's reply) a request on connection B whose answer depends on
 //! A's having run: a PUBLISH after a SUBSCRIBE must count it, a PUBSUB
 //! NUMSUB after A's close must not. The same rounds run against a real
-//! redis-server, which proves the premise (it never loses one), and against
-//! the respub-server binary with `io-threads` 1 and 2.
+//! redis-server, which proves the premise, and against the respub-server
+//! binary with `io-threads` 1 and 2.
+//!
+//! A case passes with at most [`TOLERATED`] lost rounds. On 2026-12-02
+//! respub lost about 6 rounds in 3.2 million (in CI, and in soaks with
+//! `RESPUB_ORDER_ROUNDS=30000`, quiet or loaded), once two within 6 ms of
+//! each other; redis-server lost none in about 700,000 rounds, where
+//! respub's rate would show about one, so the two rates cannot be told apart
+//! yet (docs/protocol.md says what was tried). Every ordering bug found so
+//! far lost far more: a tokio multi-threaded scheduler, or a socket
+//! registered for output too, lost up to 2,997 rounds of 3,000.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -110,13 +119,35 @@ fn settle(c: &mut Conn) {
     c.frame().expect("no PING reply");
 }
 
+/// Lost rounds a case may have and still pass (see the module's doc).
+const TOLERATED: usize = 3;
+
+/// The rounds of one case that lost the order, with what each saw, so that
+/// a rare loss says when and how it happened.
+#[derive(Debug, Default)]
+struct Losses {
+    count: usize,
+    /// The first few: round, time since the case started, what was seen.
+    first: Vec<(usize, Duration, String)>,
+}
+
+impl Losses {
+    fn add(&mut self, round: usize, since: std::time::Instant, seen: String) {
+        self.count += 1;
+        if self.first.len() < 5 {
+            self.first.push((round, since.elapsed(), seen));
+        }
+    }
+}
+
 /// SUBSCRIBE (or PSUBSCRIBE, SSUBSCRIBE) on a fresh connection A, then the
 /// PUBLISH on B straight after: returns the rounds whose PUBLISH did not
 /// count A, or whose message A did not get.
-fn subscribe_then_publish(port: u16, kind: Kind, resp3: bool) -> usize {
+fn subscribe_then_publish(port: u16, kind: Kind, resp3: bool) -> Losses {
     let mut b = connect(port, resp3);
     let mut c = connect(port, resp3);
-    let mut lost = 0;
+    let mut lost = Losses::default();
+    let start = std::time::Instant::now();
     for i in 0..rounds() {
         let (sub, target, publish, channel) = kind.names(i);
         let mut a = connect(port, resp3);
@@ -131,7 +162,7 @@ fn subscribe_then_publish(port: u16, kind: Kind, resp3: bool) -> usize {
             None
         };
         if got.as_deref() != Some(kind.delivery()) {
-            lost += 1;
+            lost.add(i, start, format!("counted {counted:?}, A then got {got:?}"));
         }
     }
     lost
@@ -140,10 +171,11 @@ fn subscribe_then_publish(port: u16, kind: Kind, resp3: bool) -> usize {
 /// A subscribes, reads its confirmation and closes (FIN, or RST with
 /// `reset`); B at once asks for the count: returns the rounds that still
 /// counted A.
-fn close_then_count(port: u16, resp3: bool, reset: bool) -> usize {
+fn close_then_count(port: u16, resp3: bool, reset: bool) -> Losses {
     let mut b = connect(port, resp3);
     let mut c = connect(port, resp3);
-    let mut stale = 0;
+    let mut stale = Losses::default();
+    let start = std::time::Instant::now();
     for i in 0..rounds() {
         let kind = Kind::ALL[i % 3];
         let (sub, target, _, _) = kind.names(i);
@@ -158,8 +190,9 @@ fn close_then_count(port: u16, resp3: bool, reset: bool) -> usize {
         }
         drop(a);
         b.send(&kind.count_request(i));
-        if last_int(&b.frame().expect("no PUBSUB reply")) != Some(0) {
-            stale += 1;
+        let counted = last_int(&b.frame().expect("no PUBSUB reply"));
+        if counted != Some(0) {
+            stale.add(i, start, format!("{kind:?} counted {counted:?}"));
         }
     }
     stale
@@ -183,31 +216,36 @@ fn pin_to_one_cpu() {
     assert!(status.success(), "taskset failed: {status}");
 }
 
-/// Every case on the server at `port`; panics naming each that failed.
+/// Every case on the server at `port`; panics naming each that lost more
+/// than [`TOLERATED`] rounds, and prints every loss.
 fn check_all(port: u16, server: &str) {
     pin_to_one_cpu();
-    let mut failures = Vec::new();
+    let mut cases = Vec::new();
     for resp3 in [false, true] {
         let proto = if resp3 { "RESP3" } else { "RESP2" };
         for kind in Kind::ALL {
             let lost = subscribe_then_publish(port, kind, resp3);
-            if lost > 0 {
-                failures.push(format!("{proto} {kind:?}: {lost} PUBLISH lost"));
-            }
+            cases.push((format!("{proto} {kind:?}: PUBLISH lost"), lost));
         }
         for (reset, close) in [(false, "FIN"), (true, "RST")] {
             let stale = close_then_count(port, resp3, reset);
-            if stale > 0 {
-                failures.push(format!(
-                    "{proto} {close}: {stale} counts of a closed client"
-                ));
-            }
+            cases.push((format!("{proto} {close}: closed client counted"), stale));
         }
     }
     let n = rounds();
+    let mut failures = Vec::new();
+    for (case, losses) in &cases {
+        if losses.count > 0 {
+            let line = format!("{case} {} times, first {:?}", losses.count, losses.first);
+            eprintln!("{server}, {n} rounds: {line}");
+            if losses.count > TOLERATED {
+                failures.push(line);
+            }
+        }
+    }
     assert!(
         failures.is_empty(),
-        "{server}, {n} rounds each: {failures:?}"
+        "{server}, {n} rounds each, at most {TOLERATED} lost allowed: {failures:?}"
     );
 }
 
@@ -231,13 +269,11 @@ fn redis_server_runs_requests_in_arrival_order() {
 }
 
 #[test]
-#[ignore = "known race: about one round in 18,000 loses arrival order (seen 2026-12-02); scripts/test runs it and reports without failing"]
 fn respub_runs_requests_in_arrival_order_with_one_io_thread() {
     respub("1");
 }
 
 #[test]
-#[ignore = "known race: about one round in 18,000 loses arrival order (seen 2026-12-02); scripts/test runs it and reports without failing"]
 fn respub_runs_requests_in_arrival_order_with_two_io_threads() {
     respub("2");
 }
