@@ -351,12 +351,17 @@ async fn a_killed_node_s_clients_come_back_and_the_others_lose_nothing() {
         assert!(f.clients_on_killed > 0, "{way}: {f:?}");
         assert_eq!(f.reconnected, f.clients_on_killed, "{way}: {f:?}");
         assert_eq!(f.rejoin.count, f.clients_on_killed as u64, "{way}");
-        assert_eq!(f.first_message.count, f.clients_on_killed as u64, "{way}");
         if proxy == ProxyKind::None {
+            assert_eq!(f.first_message.count, f.clients_on_killed as u64, "{way}");
             // Through HAProxy a new polling session may break until the
             // health check takes the node out: its requests are
             // redispatched one by one.
             assert_eq!(f.requests_unanswered, 0, "{way}");
+        } else {
+            // ...and a client that rejoined that late may see the run end
+            // before the next message (8 of 9 once in CI, 3 s at 50 msg/s).
+            let got = f.first_message.count;
+            assert!(got > 0 && got <= f.clients_on_killed as u64, "{way}: {f:?}");
         }
         assert_eq!(f.others_disconnected, 0, "{way}");
         assert_eq!(f.lost_by_others, 0, "{way}: {f:?}");
