@@ -188,7 +188,7 @@ pub async fn serve(
     let cluster = Cluster::new(driver, config);
     // Other servers ask who is in the cluster; socketioxide has no server-side events, so
     // the handler is the adapter's (see `Cluster::on_server_side`).
-    cluster.on_server_side("/", "node-info", move |ev| {
+    cluster.on_server_side("/", "node-info", move |ev| async move {
         if let Some(ack) = ev.ack {
             ack.send(json!({"node": port}));
         }

@@ -10,7 +10,10 @@
 
 use std::{
     collections::HashMap,
+    future::Future,
+    pin::Pin,
     sync::{Arc, PoisonError, RwLock},
+    task::{Context, Poll, Waker},
     time::Duration,
 };
 
@@ -107,8 +110,25 @@ impl From<ServerSideEmitError> for Error {
     }
 }
 
+/// What a handler returns, boxed so handlers of different types share one map.
+pub(crate) type HandlerFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
 /// A handler of server-side events.
-pub(crate) type Handler = Arc<dyn Fn(ServerSideEvent) + Send + Sync>;
+pub(crate) type Handler = Arc<dyn Fn(ServerSideEvent) -> HandlerFuture + Send + Sync>;
+
+/// Runs `fut` here until it first has to wait, then on a task of its own, as a JavaScript
+/// `async` listener runs: what it does before its first pending await (an
+/// `io.local().emit`, which this adapter completes at once, or an ack) happens before
+/// the receiving task handles the next message, so it keeps the order the sender gave.
+/// Spawning it whole would let a broadcast that arrived after the event reach clients
+/// before what the handler emits for it.
+pub(crate) fn run_inline(mut fut: HandlerFuture) {
+    // A waker that does nothing is enough: a future polled again (here by the spawned
+    // task) registers that poll's waker, so a wake-up in between is not needed.
+    if fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) == Poll::Pending {
+        tokio::spawn(fut);
+    }
+}
 
 /// The handlers of one cluster, by namespace and event name.
 #[derive(Default)]
@@ -145,9 +165,13 @@ impl<D: Driver> Cluster<D> {
     /// Node's `io.of(nsp).on(event, ...)`. Replaces the handler registered before for the
     /// same namespace and event; it may be registered before the namespace exists.
     ///
-    /// The handler runs on the task that receives every message of this cluster, in the
-    /// order the events arrive: it must not block. For async work, spawn a task and
-    /// move the event's [`ServerSideAck`] into it.
+    /// The handler returns a future, run like a JavaScript `async` listener: on the task
+    /// that receives every message of this cluster until its first await that has to
+    /// wait, then on a task of its own. So what it does before such an await keeps the
+    /// order of the messages: an `io.local().emit(..)` for the event (which this adapter
+    /// completes at once) reaches clients before any broadcast the sender made after the
+    /// event, as on a Node server. That first part must not block, or every message of
+    /// the cluster waits.
     ///
     /// The cluster holds the handler until [`Cluster::off_server_side`]: a handler that
     /// holds a clone of this `Cluster` (or of the `SocketIo` built on it) keeps both alive,
@@ -162,20 +186,20 @@ impl<D: Driver> Cluster<D> {
     /// # use serde_json::json;
     /// # fn f(cluster: Cluster<FredDriver>, port: u16) {
     /// // Answers Node's `await io.serverSideEmitWithAck("node-info")`.
-    /// cluster.on_server_side("/", "node-info", move |ev| {
+    /// cluster.on_server_side("/", "node-info", move |ev| async move {
     ///     if let Some(ack) = ev.ack {
     ///         ack.send(json!({"node": port}));
     ///     }
     /// });
     /// # }
     /// ```
-    pub fn on_server_side(
-        &self,
-        nsp: &str,
-        event: &str,
-        handler: impl Fn(ServerSideEvent) + Send + Sync + 'static,
-    ) {
-        self.inner.handlers.set(nsp, event, Some(Arc::new(handler)));
+    pub fn on_server_side<F, Fut>(&self, nsp: &str, event: &str, handler: F)
+    where
+        F: Fn(ServerSideEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler: Handler = Arc::new(move |ev| Box::pin(handler(ev)));
+        self.inner.handlers.set(nsp, event, Some(handler));
     }
 
     /// Removes the handler of `event` in `nsp`; `false` when there was none.
@@ -237,4 +261,36 @@ fn packet(event: &str, args: Vec<Json>) -> Vec<Json> {
     packet.push(Json::from(event));
     packet.extend(args);
     packet
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tokio::sync::oneshot;
+
+    use super::run_inline;
+
+    /// What a handler does before its first pending await is done when `run_inline`
+    /// returns (a single-threaded runtime could not have run a spawned task yet); the
+    /// rest runs later, on its own task.
+    #[tokio::test]
+    async fn runs_a_handler_here_until_its_first_pending_await() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (release, released) = oneshot::channel::<()>();
+        let (finished, done) = oneshot::channel();
+        let l = log.clone();
+        run_inline(Box::pin(async move {
+            l.lock().unwrap().push("before");
+            std::future::ready(()).await;
+            l.lock().unwrap().push("ready");
+            let _ = released.await;
+            l.lock().unwrap().push("after");
+            let _ = finished.send(());
+        }));
+        assert_eq!(*log.lock().unwrap(), ["before", "ready"]);
+        release.send(()).unwrap();
+        done.await.unwrap();
+        assert_eq!(*log.lock().unwrap(), ["before", "ready", "after"]);
+    }
 }

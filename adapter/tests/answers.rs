@@ -129,7 +129,7 @@ async fn servers(broker: &Broker, config: Config) -> (Vec<fixture::Node>, Vec<Cl
     let mut clients = Vec::new();
     for name in ["x", "y"] {
         let node = fixture::node(&broker.url(), config.clone()).await;
-        node.cluster.on_server_side("/", "ping", |ev| {
+        node.cluster.on_server_side("/", "ping", |ev| async move {
             ev.ack.unwrap().send(json!("pong"));
         });
         let mut client = Client::connect(&node, name).await;

@@ -314,8 +314,10 @@ async fn refusals(a: &fixture::Node) {
 /// A panicking handler, a replaced one, a timeout with one answer of two, a removal.
 async fn handlers(broker: &Broker, config: Config, a: &fixture::Node, b: &fixture::Node) {
     b.cluster
-        .on_server_side("/", "boom", |_| panic!("a handler panics"));
-    b.cluster.on_server_side("/", "ping", |ev| {
+        .on_server_side("/", "boom", |_| -> std::future::Ready<()> {
+            panic!("a handler panics")
+        });
+    b.cluster.on_server_side("/", "ping", |ev| async move {
         ev.ack.unwrap().send(json!(["pong", ev.args]));
     });
     a.cluster
@@ -330,8 +332,9 @@ async fn handlers(broker: &Broker, config: Config, a: &fixture::Node, b: &fixtur
         vec![json!(["pong", [1]])]
     );
 
-    b.cluster
-        .on_server_side("/", "ping", |ev| ev.ack.unwrap().send(json!("again")));
+    b.cluster.on_server_side("/", "ping", |ev| async move {
+        ev.ack.unwrap().send(json!("again"));
+    });
     let got = a
         .cluster
         .server_side_emit_with_ack("/", "ping", vec![], LONG);

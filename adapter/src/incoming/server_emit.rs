@@ -12,7 +12,7 @@ use crate::{
     adapter::CustomRespubAdapter,
     codec,
     driver::Driver,
-    server_side::{ServerSideAck, ServerSideEvent},
+    server_side::{ServerSideAck, ServerSideEvent, run_inline},
     stats::Stats,
     wire::{classic, sharded},
 };
@@ -79,7 +79,7 @@ impl<E: SocketEmitter, D: Driver> CustomRespubAdapter<E, D> {
             ack,
         };
         // A panicking handler must not take down the task that receives every message.
-        if std::panic::catch_unwind(AssertUnwindSafe(|| handler(ev))).is_err() {
+        if std::panic::catch_unwind(AssertUnwindSafe(|| run_inline(handler(ev)))).is_err() {
             tracing::error!(nsp = %self.nsp, "server-side event handler panicked");
         }
     }

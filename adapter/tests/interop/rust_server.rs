@@ -79,24 +79,28 @@ impl serde::Serialize for Args {
 /// `{node: "rust", port, args}`; `relay` is emitted to this server's clients as `relayed`
 /// with the same arguments.
 fn register_server_side(io: &Io, cluster: &Cluster<FredDriver>, port: u16) {
-    cluster.on_server_side("/", "node-info", move |ev| {
+    cluster.on_server_side("/", "node-info", move |ev| async move {
         if let Some(ack) = ev.ack {
             ack.send(json!({"node": port}));
         }
     });
     let i = io.clone();
     cluster.on_server_side("/", "echo", move |ev| {
-        let report = json!({"event": ev.event, "args": ev.args, "ack": ev.ack.is_some()});
-        if let Some(ack) = ev.ack {
-            ack.send(json!({"node": "rust", "port": port, "args": ev.args}));
-        }
         let i = i.clone();
-        tokio::spawn(async move { i.local().emit("serverSide", &report).await });
+        async move {
+            let report = json!({"event": ev.event, "args": ev.args, "ack": ev.ack.is_some()});
+            if let Some(ack) = ev.ack {
+                ack.send(json!({"node": "rust", "port": port, "args": ev.args}));
+            }
+            let _ = i.local().emit("serverSide", &report).await;
+        }
     });
     let i = io.clone();
     cluster.on_server_side("/", "relay", move |ev| {
         let i = i.clone();
-        tokio::spawn(async move { i.local().emit("relayed", &Args(ev.args)).await });
+        async move {
+            let _ = i.local().emit("relayed", &Args(ev.args)).await;
+        }
     });
 }
 
