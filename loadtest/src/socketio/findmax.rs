@@ -10,8 +10,8 @@
 //! within `--precision`. A step that is not sustained is run again up to
 //! `--step-retries` times and counts as sustained if any attempt was. Every
 //! rate counts against `--max-steps`, and no step starts once the stack's
-//! search has taken `--max-search-secs`: both bound the search whatever the
-//! stack does.
+//! steps have taken `--max-search-secs`: both bound the search whatever the
+//! stack does. The stacks' searches take turns, a rate each.
 
 use std::time::{Duration, Instant};
 
@@ -56,8 +56,8 @@ pub(crate) struct FindMaxArgs {
     /// fail a step the stack would sustain.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=10))]
     pub(crate) step_retries: u32,
-    /// Seconds a stack's search may take: no step starts after that, so a
-    /// search ends within it plus one step whatever the stack does.
+    /// Seconds a stack's own steps may take: no step of it starts after
+    /// that, so its search ends within it plus one step whatever it does.
     #[arg(long, value_name = "SECS", default_value_t = 180.0, value_parser = above_zero)]
     pub(crate) max_search_secs: f64,
     /// Bisect until the highest sustained rate and the lowest unsustained
@@ -109,6 +109,11 @@ impl Search {
             (None, Some(hi)) => (hi > MIN_RATE).then(|| (hi / 2.0).max(MIN_RATE)),
             (Some(lo), Some(hi)) => (hi > lo * (1.0 + self.precision)).then(|| (lo * hi).sqrt()),
         }
+    }
+
+    /// Ends the search: no rate follows.
+    pub(super) fn stop(&mut self) {
+        self.steps_left = 0;
     }
 
     /// What the step at `rate` showed.
@@ -189,8 +194,15 @@ fn step_params(args: &SocketioArgs, base: SioParams) -> SioParams {
     }
 }
 
-/// Every scenario's search on every stack of `plan`, one after the other;
-/// `done` sees each scenario's searches as soon as they are complete.
+/// Every scenario's search on every stack of `plan`; `done` sees each
+/// scenario's searches as soon as they are complete.
+///
+/// The stacks' searches take turns, one rate each per round, rather than
+/// one stack's whole search after the other's: the machine drifts over
+/// minutes (other processes, heat, a neighbour's load), and a drift then
+/// reaches every stack about equally instead of falling on whichever
+/// stack's search it happened to overlap, so their ratios compare like
+/// with like.
 pub(super) async fn search_all(
     args: &SocketioArgs,
     plan: &[(Stack, Target)],
@@ -198,30 +210,81 @@ pub(super) async fn search_all(
     show_progress: bool,
     done: &mut dyn FnMut(&Saturation),
 ) -> Vec<Saturation> {
+    let f = &args.find_max;
+    let budget = Duration::from_secs_f64(f.max_search_secs);
     let mut out = Vec::new();
     for &scenario in &args.scenarios {
         let base = step_params(args, args.params(scenario));
-        let mut stacks = Vec::new();
-        for (stack, broker) in plan {
-            let ctx = StepContext {
-                stack: *stack,
-                broker,
-                programs,
-                show_progress,
-                quiet: args.output.quiet,
+        let mut runs: Vec<StackRun<'_>> = plan
+            .iter()
+            .map(|(stack, broker)| StackRun {
+                ctx: StepContext {
+                    stack: *stack,
+                    broker,
+                    programs,
+                    show_progress,
+                    quiet: args.output.quiet,
+                },
+                steps: Vec::new(),
+                spent: Duration::ZERO,
+            })
+            .collect();
+        let mut searches = vec![Search::new(base.rate, f.max_steps, f.precision); runs.len()];
+        take_turns(&mut searches, async |i, rate| {
+            let Some(run) = runs.get_mut(i) else {
+                return Turn::default();
             };
-            stacks.push(search_stack(&ctx, &base, &args.find_max).await);
-        }
+            let sustained = run.rate(&base, rate, f).await;
+            Turn {
+                sustained,
+                out_of_time: run.spent >= budget,
+            }
+        })
+        .await;
         let s = Saturation {
             description: base.describe(),
             params: base,
-            max_p99_ms: args.find_max.max_p99_ms,
-            stacks,
+            max_p99_ms: f.max_p99_ms,
+            stacks: runs.into_iter().map(StackRun::finish).collect(),
         };
         done(&s);
         out.push(s);
     }
     out
+}
+
+/// What one rate of one stack's search showed.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Turn {
+    /// An attempt at the rate was sustained.
+    pub(super) sustained: bool,
+    /// The stack's steps have used its time: its search is over.
+    pub(super) out_of_time: bool,
+}
+
+/// Runs `searches` in turns, one rate each per round (`run(index, rate)`),
+/// until each is over.
+pub(super) async fn take_turns(
+    searches: &mut [Search],
+    mut run: impl AsyncFnMut(usize, f64) -> Turn,
+) {
+    loop {
+        let mut stepped = false;
+        for (i, search) in searches.iter_mut().enumerate() {
+            let Some(rate) = search.next_rate() else {
+                continue;
+            };
+            stepped = true;
+            let turn = run(i, rate).await;
+            search.record(rate, turn.sustained);
+            if turn.out_of_time {
+                search.stop();
+            }
+        }
+        if !stepped {
+            return;
+        }
+    }
 }
 
 /// What one stack's steps run on.
@@ -233,34 +296,44 @@ struct StepContext<'a> {
     quiet: bool,
 }
 
-/// One stack's search on `base` (whose rate is the start).
-async fn search_stack(ctx: &StepContext<'_>, base: &SioParams, f: &FindMaxArgs) -> StackSaturation {
-    let began = Instant::now();
-    let budget = Duration::from_secs_f64(f.max_search_secs);
-    let mut search = Search::new(base.rate, f.max_steps, f.precision);
-    let mut steps = Vec::new();
-    while let Some(rate) = search.next_rate() {
+/// One stack's steps so far.
+struct StackRun<'a> {
+    ctx: StepContext<'a>,
+    steps: Vec<Step>,
+    /// Time spent in this stack's own steps, against `--max-search-secs`.
+    spent: Duration,
+}
+
+impl StackRun<'_> {
+    /// Runs `rate` on `base`, again while not sustained, up to
+    /// `--step-retries` times or the stack's time; whether it was sustained.
+    async fn rate(&mut self, base: &SioParams, rate: f64, f: &FindMaxArgs) -> bool {
+        let budget = Duration::from_secs_f64(f.max_search_secs);
         let p = SioParams {
             rate,
             ..base.clone()
         };
         // Best of the attempts: load from outside only ever slows a stack.
-        let mut sustained = false;
         for attempt in 1..=1 + f.step_retries {
-            let step = run_step(ctx, &p, attempt, f.max_p99_ms).await;
-            sustained = step.sustained;
-            steps.push(step);
-            if sustained || began.elapsed() >= budget {
+            let began = Instant::now();
+            let step = run_step(&self.ctx, &p, attempt, f.max_p99_ms).await;
+            self.spent += began.elapsed();
+            let sustained = step.sustained;
+            self.steps.push(step);
+            if sustained {
+                return true;
+            }
+            if self.spent >= budget {
                 break;
             }
         }
-        search.record(rate, sustained);
-        if began.elapsed() >= budget {
-            break;
-        }
+        false
     }
-    let elapsed = began.elapsed().as_secs_f64();
-    StackSaturation::new(ctx.stack.name().to_owned(), steps, elapsed)
+
+    fn finish(self) -> StackSaturation {
+        let name = self.ctx.stack.name().to_owned();
+        StackSaturation::new(name, self.steps, self.spent.as_secs_f64())
+    }
 }
 
 /// One attempt at `p`'s rate, said on stderr unless quiet.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::ValueEnum as _;
 
-use super::findmax::{Search, judge, offered_per_sec};
+use super::findmax::{Search, Turn, judge, offered_per_sec, take_turns};
 use super::node::{Cluster, NodeKind, Programs};
 use super::stack::{AdapterMode, Nodes, RedisClient, Stack};
 use super::{outcome, run_scenario, workload};
@@ -102,6 +102,48 @@ fn measured(delivered: u64, p99_ms: f64) -> RunResult {
     r.latency.count = delivered;
     r.latency.p99_us = p99_ms * 1000.0;
     r
+}
+
+/// Three stacks' searches take turns, a rate each per round, each finding
+/// what it finds alone; one that runs out of time stops while the others go on.
+#[tokio::test]
+async fn the_stacks_searches_take_turns() {
+    let limits = [57.0, 3.0, 400.0];
+    let mut searches = vec![Search::new(10.0, 20, 0.1); limits.len()];
+    let mut turns: Vec<(usize, f64, bool)> = Vec::new();
+    take_turns(&mut searches, async |i, rate| {
+        let sustained = rate <= limits[i];
+        turns.push((i, rate, sustained));
+        Turn {
+            sustained,
+            // The third stack's time is used up by its fourth rate.
+            out_of_time: i == 2 && turns.iter().filter(|t| t.0 == 2).count() == 4,
+        }
+    })
+    .await;
+    let of = |i: usize| -> Vec<(f64, bool)> {
+        turns
+            .iter()
+            .filter(|t| t.0 == i)
+            .map(|t| (t.1, t.2))
+            .collect()
+    };
+    for (i, &limit) in limits.iter().enumerate().take(2) {
+        assert_eq!(of(i), drive(Search::new(10.0, 20, 0.1), limit), "stack {i}");
+    }
+    assert_eq!(
+        of(2),
+        [(10.0, true), (20.0, true), (40.0, true), (80.0, true)]
+    );
+    // Rounds: every stack still searching takes the next turn, in plan order.
+    let lens = [of(0).len(), of(1).len(), 4];
+    let rounds = lens.into_iter().max().unwrap();
+    let expected: Vec<usize> = (0..rounds)
+        .flat_map(|round| (0..3).filter(move |&i| round < lens[i]))
+        .collect();
+    let order: Vec<usize> = turns.iter().map(|t| t.0).collect();
+    assert_eq!(order, expected, "{turns:?}");
+    assert_eq!(&order[..6], &[0, 1, 2, 0, 1, 2]);
 }
 
 #[test]
