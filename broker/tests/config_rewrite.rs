@@ -14,11 +14,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use common::{Binary, Conn, GUARD, free_port};
+use common::{Binary, Conn, free_port};
 
 /// A redis-server reading `file`, killed on drop.
 struct Redis(Child);
@@ -31,16 +30,9 @@ impl Redis {
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server is not installed");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.contains("Ready to accept connections") {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        rx.recv_timeout(GUARD).expect("redis-server did not start");
+        if let Err(log) = common::wait_ready(&mut child) {
+            panic!("redis-server did not start: {log}");
+        }
         Self(child)
     }
 }

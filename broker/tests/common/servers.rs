@@ -171,6 +171,32 @@ pub const REDIS_ARGS: &[&str] = &[
     "no",
 ];
 
+/// Waits for `child` (a redis-server logging to standard output) to say it
+/// is ready; `Err` with what it printed when it exits or stays silent first.
+pub fn wait_ready(child: &mut Child) -> Result<(), String> {
+    let Some(stdout) = child.stdout.take() else {
+        return Err("no standard output to read".into());
+    };
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("Ready to accept connections") {
+                let _ = tx.send(Ok(()));
+                // Keep reading, so that the server never blocks on a full pipe.
+                seen.clear();
+                continue;
+            }
+            seen.push(line);
+        }
+        let _ = tx.send(Err(seen.join("\n")));
+    });
+    match rx.recv_timeout(GUARD) {
+        Ok(ready) => ready,
+        Err(_) => Err(format!("no readiness line within {GUARD:?}")),
+    }
+}
+
 /// A real redis-server, killed on drop.
 pub struct RedisServer {
     pub port: u16,
@@ -179,12 +205,41 @@ pub struct RedisServer {
     _dir: tempfile::TempDir,
 }
 
+/// The lowest port [`free_port`] hands out.
+const FIRST_PORT: u16 = 10_000;
+
+/// A port free on 127.0.0.1 a moment ago, for a server that must be told
+/// its port before it binds.
+///
+/// Not one the kernel picks for port 0: those come from the ephemeral
+/// range, from which every outgoing connection also takes its local port,
+/// and an open connection on the port makes the server's bind fail with
+/// "Address already in use" (seen here: redis-server exiting before it was
+/// ready while other tests made thousands of connections). Below that
+/// range only servers bind; a counter from a random start keeps this
+/// process's ports apart.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static NEXT: std::sync::OnceLock<std::sync::atomic::AtomicU32> = std::sync::OnceLock::new();
+    let below = ephemeral_low().max(FIRST_PORT + 1);
+    let span = u32::from(below - FIRST_PORT);
+    let next = NEXT.get_or_init(|| rand::random_range(0..span).into());
+    for _ in 0..span {
+        let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = FIRST_PORT + u16::try_from(n % span).unwrap();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between {FIRST_PORT} and {below}");
+}
+
+/// The first port of the kernel's ephemeral range (Linux's default when
+/// it cannot be read).
+fn ephemeral_low() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
 }
 
 impl RedisServer {
@@ -208,17 +263,9 @@ impl RedisServer {
             .expect(
                 "redis-server is not installed: run the README's test command, which installs it",
             );
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.contains("Ready to accept connections") {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        rx.recv_timeout(GUARD)
-            .expect("redis-server did not become ready");
+        if let Err(log) = wait_ready(&mut child) {
+            panic!("redis-server did not become ready: {log}");
+        }
         // From the binary, not from INFO: a server with requirepass refuses INFO.
         let out = Command::new("redis-server")
             .arg("--version")
